@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from rightbrain.orgs.models import Invitation, Membership, Organization, Project, User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created"]
+    readonly_fields = ["created"]
+
+
+class ProjectInline(admin.TabularInline):
+    model = Project
+    extra = 0
+    fields = ["name", "archived_at", "created"]
+    readonly_fields = ["created"]
+    show_change_link = True
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "name", "is_active", "is_staff", "date_joined", "last_login"]
+    list_filter = ["is_active", "is_staff", "is_superuser"]
+    search_fields = ["email", "name", "id"]
+    readonly_fields = ["id", "date_joined", "last_login"]
+    fieldsets = [
+        (None, {"fields": ["id", "email", "name", "password"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups"]},
+        ),
+        ("Dates", {"fields": ["date_joined", "last_login"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})
+    ]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "personal", "member_count", "created"]
+    list_filter = ["personal"]
+    search_fields = ["name", "id", "memberships__user__email"]
+    readonly_fields = ["id", "created", "modified"]
+    inlines = [MembershipInline, ProjectInline]
+    date_hierarchy = "created"
+
+    @admin.display(description="Members")
+    def member_count(self, obj: Organization) -> int:
+        return obj.memberships.count()
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "archived_at", "created"]
+    list_filter = [("archived_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["organization"]
+    search_fields = ["name", "id", "organization__name"]
+    readonly_fields = ["id", "created", "modified"]
+    autocomplete_fields = ["organization"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created"]
+    list_filter = ["role"]
+    list_select_related = ["user", "organization"]
+    search_fields = ["user__email", "organization__name"]
+    autocomplete_fields = ["user", "organization"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "organization", "role", "created", "expires_at", "status"]
+    list_filter = ["role"]
+    list_select_related = ["organization"]
+    search_fields = ["email", "organization__name"]
+    readonly_fields = ["token_hash", "accepted_at", "accepted_by", "created"]
+    exclude: list[str] = []
+
+    @admin.display(description="Status")
+    def status(self, obj: Invitation) -> str:
+        if obj.accepted_at:
+            return "accepted"
+        if obj.revoked_at:
+            return "withdrawn"
+        return "pending" if obj.is_pending else "expired"

@@ -1,0 +1,84 @@
+"""Create (or refresh) the demo account, organisation and project.
+
+Safe to run any number of times: it finds what exists and creates only what is
+missing, and resets the demo password so the printed login always works.
+"""
+
+from __future__ import annotations
+
+import json
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from rightbrain.orgs.models import Membership, Organization, Project, User
+from rightbrain.orgs.permissions import Role
+
+DEMO_EMAIL = "demo@rightbrain.local"
+DEMO_PASSWORD = "rightbrain-demo"
+DEMO_ORGANIZATION = "Demo organisation"
+DEMO_PROJECT = "Demo project"
+
+
+class Command(BaseCommand):
+    help = "Create the demo user, organisation and project, and print the login."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--json", action="store_true", help="Print the result as one JSON object."
+        )
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        user, _ = User.objects.get_or_create(
+            email=DEMO_EMAIL, defaults={"name": "Demo User"}
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=user,
+            email=DEMO_EMAIL,
+            defaults={"verified": True, "primary": True},
+        )
+        membership = (
+            Membership.objects.select_related("organization")
+            .filter(user=user, organization__name=DEMO_ORGANIZATION)
+            .first()
+        )
+        if membership is None:
+            organization = Organization.objects.create(name=DEMO_ORGANIZATION)
+            Membership.objects.create(
+                organization=organization, user=user, role=Role.OWNER
+            )
+        else:
+            organization = membership.organization
+        project = Project.objects.filter(
+            organization=organization, name=DEMO_PROJECT
+        ).first() or Project.objects.create(
+            organization=organization, name=DEMO_PROJECT
+        )
+        if project.archived_at is not None:
+            project.archived_at = None
+            project.save(update_fields=["archived_at"])
+
+        result = {
+            "username": DEMO_EMAIL,
+            "password": DEMO_PASSWORD,
+            "org_id": str(organization.pk),
+            "project_id": str(project.pk),
+            "api_key": None,
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+            return
+        self.stdout.write(
+            "\n".join(
+                [
+                    "Demo data is ready.",
+                    f"  Sign in:    {result['username']} / {result['password']}",
+                    f"  Org id:     {result['org_id']}",
+                    f"  Project id: {result['project_id']}",
+                ]
+            )
+        )

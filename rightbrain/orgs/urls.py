@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from rightbrain.orgs import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("orgs/new", views.organization_create, name="organization_create"),
+    path("settings/", views.account_settings, name="account_settings"),
+    path("orgs/<uuid:org_id>/members", views.console_members, name="console_members"),
+    path(
+        "orgs/<uuid:org_id>/members/invite", views.console_invite, name="console_invite"
+    ),
+    path(
+        "orgs/<uuid:org_id>/members/<uuid:membership_id>/role",
+        views.console_member_role,
+        name="console_member_role",
+    ),
+    path(
+        "orgs/<uuid:org_id>/members/<uuid:membership_id>/remove",
+        views.console_member_remove,
+        name="console_member_remove",
+    ),
+    path(
+        "orgs/<uuid:org_id>/invitations/<uuid:invitation_id>/revoke",
+        views.console_invitation_revoke,
+        name="console_invitation_revoke",
+    ),
+    path("orgs/<uuid:org_id>/projects", views.console_projects, name="console_projects"),
+    path(
+        "orgs/<uuid:org_id>/projects/new",
+        views.console_project_create,
+        name="console_project_create",
+    ),
+    path(
+        "orgs/<uuid:org_id>/projects/<uuid:project_id>/rename",
+        views.console_project_rename,
+        name="console_project_rename",
+    ),
+    path(
+        "orgs/<uuid:org_id>/projects/<uuid:project_id>/archive",
+        views.console_project_archive,
+        name="console_project_archive",
+    ),
+    path(
+        "orgs/<uuid:org_id>/projects/<uuid:project_id>/restore",
+        views.console_project_restore,
+        name="console_project_restore",
+    ),
+    path("invitations/<str:token>", views.invitation_accept, name="invitation_accept"),
+]

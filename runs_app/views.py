@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from rightbrain.orgs.access import project_for_user
+
+
+@require_GET
+@login_required
+def project_runs(request: HttpRequest, project_id: UUID) -> HttpResponse:
+    access = project_for_user(request, project_id)
+    return render(request, "runs_app/project_runs.html", {"access": access, "nav": "runs"})
+
+
+@require_GET
+@login_required
+def project_usage(request: HttpRequest, project_id: UUID) -> HttpResponse:
+    access = project_for_user(request, project_id)
+    return render(request, "runs_app/project_usage.html", {"access": access, "nav": "usage"})
