@@ -1,0 +1,102 @@
+"""Shared fixtures: personas and access to the real services."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from rightbrain.orgs.models import Membership, Organization, Project, User
+from rightbrain.orgs.permissions import Role
+from rightbrain.orgs.services import organization_create
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def services_required() -> bool:
+    """CI sets RB_REQUIRE_SERVICES=1: a missing service is then a failure."""
+    return os.environ.get("RB_REQUIRE_SERVICES", "") not in {"", "0", "false"}
+
+
+def need_service(available: bool, why: str) -> None:
+    if available:
+        return
+    if services_required():
+        pytest.fail(f"{why} (RB_REQUIRE_SERVICES is set, so this is a failure)")
+    pytest.skip(why)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Personas:
+    organization: Organization
+    project: Project
+    owner: User
+    admin: User
+    editor: User
+    viewer: User
+    outsider: User
+    other_organization: Organization
+    other_project: Project
+
+    def membership(self, user: User) -> Membership:
+        return Membership.objects.get(organization=self.organization, user=user)
+
+    def client_for(self, user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+
+def make_user(email: str, name: str = "") -> User:
+    return User.objects.create_user(email=email, password=PASSWORD, name=name)
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    owner = make_user("owner@acme.test", "Olivia Owner")
+    organization = organization_create(name="Acme", owner=owner)
+    users = {"owner": owner}
+    for role in (Role.ADMIN, Role.EDITOR, Role.VIEWER):
+        user = make_user(f"{role}@acme.test", f"{role.label} Person")
+        Membership.objects.create(organization=organization, user=user, role=role)
+        users[role] = user
+    outsider = make_user("outsider@elsewhere.test", "Oscar Outsider")
+    other = organization_create(name="Elsewhere", owner=outsider)
+    return Personas(
+        organization=organization,
+        project=organization.projects.get(),
+        owner=owner,
+        admin=users[Role.ADMIN],
+        editor=users[Role.EDITOR],
+        viewer=users[Role.VIEWER],
+        outsider=outsider,
+        other_organization=other,
+        other_project=other.projects.get(),
+    )
+
+
+@pytest.fixture
+def as_user(personas):
+    """`as_user("viewer")` → a logged-in test client for that persona."""
+
+    def client(name: str) -> Client:
+        return personas.client_for(getattr(personas, name))
+
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The real hasher is deliberately slow; tests hash hundreds of passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from rightbrain.orgs.models import Membership, Organization, Project, User
+
+
+def _seed(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_a_login_that_works(client):
+    output = _seed()
+    assert "demo@rightbrain.local / rightbrain-demo" in output
+
+    response = client.post(
+        reverse("account_login"),
+        {"login": "demo@rightbrain.local", "password": "rightbrain-demo"},
+    )
+    assert response.status_code == 302
+    project = Project.objects.get(name="Demo project")
+    assert str(project.pk) in output
+    assert str(project.organization_id) in output
+    assert client.get(reverse("project_home", args=[project.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_prints_json():
+    first = json.loads(_seed("--json"))
+    second = json.loads(_seed("--json"))
+
+    assert first == second
+    assert set(first) == {"username", "password", "org_id", "project_id", "api_key"}
+    assert User.objects.filter(email=first["username"]).count() == 1
+    assert Organization.objects.filter(pk=first["org_id"]).count() == 1
+    assert Membership.objects.get(user__email=first["username"]).role == "owner"
+    assert Project.objects.filter(organization_id=first["org_id"]).count() == 1

@@ -1,0 +1,97 @@
+"""Settings come from the environment and fail clearly when misconfigured."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rightbrain.settings import database_from_url
+
+PROJECT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k" * 20 + "production-secret-with-enough-entropy-1234567890",
+    "ALLOWED_HOSTS": "rightbrain.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://rightbrain.example.com",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "smtp.example.com",
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_mode_without_secret_key_fails_with_a_clear_message():
+    result = _manage("check", env={"DEBUG": "false"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_bad_boolean_is_refused_by_name():
+    result = _manage("check", env={"DEBUG": "maybe"})
+    assert result.returncode != 0
+    assert "DEBUG must be true or false" in result.stderr
+
+
+def test_sqlite_urls_are_relative_to_the_project_or_absolute():
+    assert database_from_url("sqlite:///db.sqlite3")["NAME"] == str(
+        PROJECT / "db.sqlite3"
+    )
+    assert database_from_url("sqlite:////tmp/x.db")["NAME"] == "/tmp/x.db"
+
+
+def test_postgres_urls_use_the_connection_pool():
+    config = database_from_url("postgres://rb:s%40cret@db.internal:6543/rightbrain")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["USER"], config["PASSWORD"]) == ("rb", "s@cret")
+    assert (config["HOST"], config["PORT"], config["NAME"]) == (
+        "db.internal",
+        "6543",
+        "rightbrain",
+    )
+    assert config["OPTIONS"]["pool"]["max_size"] >= 1
+
+
+def test_an_unknown_database_scheme_is_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        database_from_url("mysql://x@y/z")
+
+
+def test_sessions_and_csrf_cookies_are_secure_in_production():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
+    )
+    result = _manage("shell", "--no-imports", "-c", code, env=PRODUCTION_ENV)
+    assert result.stdout.split() == ["True", "True", "True"], result.stderr
+
+
+def test_no_environment_means_eager_celery_and_sqlite():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.CELERY_TASK_ALWAYS_EAGER, s.DATABASES['default']['ENGINE'])"
+    )
+    env = {k: "" for k in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    result = _manage("shell", "--no-imports", "-c", code, env=env)
+    assert result.stdout.split() == ["True", "django.db.backends.sqlite3"], result.stderr
