@@ -3,22 +3,27 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from rightbrain.http import AuthedRequest
 from rightbrain.orgs.access import project_for_user
 
 
 @require_GET
 @login_required
-def project_runs(request: HttpRequest, project_id: UUID) -> HttpResponse:
+def project_runs(request: AuthedRequest, project_id: UUID) -> HttpResponse:
     access = project_for_user(request, project_id)
-    return render(request, "runs_app/project_runs.html", {"access": access, "nav": "runs"})
+    return render(
+        request, "runs_app/project_runs.html", {"access": access, "nav": "runs"}
+    )
 
 
 @require_GET
 @login_required
-def project_usage(request: HttpRequest, project_id: UUID) -> HttpResponse:
+def project_usage(request: AuthedRequest, project_id: UUID) -> HttpResponse:
     access = project_for_user(request, project_id)
-    return render(request, "runs_app/project_usage.html", {"access": access, "nav": "usage"})
+    return render(
+        request, "runs_app/project_usage.html", {"access": access, "nav": "usage"}
+    )

@@ -92,6 +92,8 @@ def test_no_environment_means_eager_celery_and_sqlite():
         "from django.conf import settings as s;"
         "print(s.CELERY_TASK_ALWAYS_EAGER, s.DATABASES['default']['ENGINE'])"
     )
-    env = {k: "" for k in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env = dict.fromkeys(("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"), "")
     result = _manage("shell", "--no-imports", "-c", code, env=env)
-    assert result.stdout.split() == ["True", "django.db.backends.sqlite3"], result.stderr
+    assert result.stdout.split() == ["True", "django.db.backends.sqlite3"], (
+        result.stderr
+    )

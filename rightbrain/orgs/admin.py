@@ -25,7 +25,14 @@ class ProjectInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "name", "is_active", "is_staff", "date_joined", "last_login"]
+    list_display = [
+        "email",
+        "name",
+        "is_active",
+        "is_staff",
+        "date_joined",
+        "last_login",
+    ]
     list_filter = ["is_active", "is_staff", "is_superuser"]
     search_fields = ["email", "name", "id"]
     readonly_fields = ["id", "date_joined", "last_login"]
@@ -82,7 +89,6 @@ class InvitationAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     search_fields = ["email", "organization__name"]
     readonly_fields = ["token_hash", "accepted_at", "accepted_by", "created"]
-    exclude: list[str] = []
 
     @admin.display(description="Status")
     def status(self, obj: Invitation) -> str:

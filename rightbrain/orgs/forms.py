@@ -23,7 +23,9 @@ class InvitationForm(forms.Form):
         super().__init__(*args, **kwargs)
         role_field = self.fields["role"]
         assert isinstance(role_field, forms.ChoiceField)
-        role_field.choices = [(v, label) for v, label in Role.choices if v in assignable]
+        role_field.choices = [
+            (v, label) for v, label in Role.choices if v in assignable
+        ]
 
 
 class RoleForm(forms.Form):
@@ -33,4 +35,6 @@ class RoleForm(forms.Form):
         super().__init__(*args, **kwargs)
         role_field = self.fields["role"]
         assert isinstance(role_field, forms.ChoiceField)
-        role_field.choices = [(v, label) for v, label in Role.choices if v in assignable]
+        role_field.choices = [
+            (v, label) for v, label in Role.choices if v in assignable
+        ]

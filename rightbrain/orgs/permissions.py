@@ -98,8 +98,17 @@ TASK_ROLE_FROM_ORG_ROLE: dict[str, str] = {
     Role.VIEWER: TaskRole.VIEWER,
 }
 
-_ORG_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3, Role.OWNER: 4}
-_TASK_RANK = {TaskRole.VIEWER: 1, TaskRole.EDITOR: 2, TaskRole.OWNER: 3}
+_ORG_RANK: dict[str, int] = {
+    Role.VIEWER: 1,
+    Role.EDITOR: 2,
+    Role.ADMIN: 3,
+    Role.OWNER: 4,
+}
+_TASK_RANK: dict[str, int] = {
+    TaskRole.VIEWER: 1,
+    TaskRole.EDITOR: 2,
+    TaskRole.OWNER: 3,
+}
 
 
 def role_allows(role: str | None, perm: Perm) -> bool:

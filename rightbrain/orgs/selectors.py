@@ -53,7 +53,7 @@ def project_access_for(*, user: User, project_id: UUID) -> ProjectAccess | None:
     return ProjectAccess(
         project=project,
         organization=project.organization,
-        role=project.member_role,  # type: ignore[attr-defined]
+        role=project.member_role,
     )
 
 

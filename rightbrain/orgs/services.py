@@ -25,8 +25,6 @@ from rightbrain.orgs.tokens import hash_token
 DEFAULT_PROJECT_NAME = "Default project"
 
 
-
-
 def _clean_name(name: str, *, what: str) -> str:
     name = " ".join(name.split())
     if not name:
@@ -124,11 +122,11 @@ def _lock_owners(organization_id) -> list[Membership]:
 def membership_role_change(*, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": f"“{role}” is not a role."})
-    if membership.role == Role.OWNER and role != Role.OWNER:
-        if len(_lock_owners(membership.organization_id)) <= 1:
-            raise ValidationError(
-                "The last owner cannot be demoted. Make someone else an owner first."
-            )
+    demoting_owner = membership.role == Role.OWNER and role != Role.OWNER
+    if demoting_owner and len(_lock_owners(membership.organization_id)) <= 1:
+        raise ValidationError(
+            "The last owner cannot be demoted. Make someone else an owner first."
+        )
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -136,7 +134,10 @@ def membership_role_change(*, membership: Membership, role: str) -> Membership:
 
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
-    if membership.role == Role.OWNER and len(_lock_owners(membership.organization_id)) <= 1:
+    if (
+        membership.role == Role.OWNER
+        and len(_lock_owners(membership.organization_id)) <= 1
+    ):
         raise ValidationError(
             "The last owner cannot be removed. Make someone else an owner first."
         )

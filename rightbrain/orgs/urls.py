@@ -28,7 +28,9 @@ urlpatterns = [
         views.console_invitation_revoke,
         name="console_invitation_revoke",
     ),
-    path("orgs/<uuid:org_id>/projects", views.console_projects, name="console_projects"),
+    path(
+        "orgs/<uuid:org_id>/projects", views.console_projects, name="console_projects"
+    ),
     path(
         "orgs/<uuid:org_id>/projects/new",
         views.console_project_create,

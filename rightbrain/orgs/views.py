@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from rightbrain.http import AuthedRequest
 from rightbrain.orgs import selectors, services
 from rightbrain.orgs.access import CURRENT_PROJECT_SESSION_KEY, organization_for_user
 from rightbrain.orgs.forms import InvitationForm, NameForm, ProfileForm, RoleForm
@@ -25,6 +26,7 @@ from rightbrain.orgs.permissions import (
     outranks_or_equals,
     role_allows,
 )
+
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
@@ -40,20 +42,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """Send people to the project they used last, or to their first one."""
     remembered = request.session.get(CURRENT_PROJECT_SESSION_KEY)
     if remembered:
         try:
             access = selectors.project_access_for(
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 project_id=UUID(remembered),
             )
         except ValueError:
             access = None
         if access is not None and not access.project.is_archived:
             return redirect("project_home", project_id=access.project.pk)
-    project = selectors.first_project_for(user=request.user)  # type: ignore[arg-type]
+    project = selectors.first_project_for(user=request.user)
     if project is not None:
         return redirect("project_home", project_id=project.pk)
     return render(request, "orgs/home_no_organization.html", {"form": NameForm()})
@@ -61,13 +63,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def organization_create(request: HttpRequest) -> HttpResponse:
+def organization_create(request: AuthedRequest) -> HttpResponse:
     form = NameForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             organization = services.organization_create(
                 name=form.cleaned_data["name"],
-                owner=request.user,  # type: ignore[arg-type]
+                owner=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -82,12 +84,12 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def account_settings(request: HttpRequest) -> HttpResponse:
+def account_settings(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    form = ProfileForm(request.POST or None, initial={"name": user.name})  # type: ignore[union-attr]
+    form = ProfileForm(request.POST or None, initial={"name": user.name})
     if request.method == "POST" and form.is_valid():
-        user.name = form.cleaned_data["name"]  # type: ignore[union-attr]
-        user.save(update_fields=["name"])  # type: ignore[union-attr]
+        user.name = form.cleaned_data["name"]
+        user.save(update_fields=["name"])
         messages.success(request, "Saved your profile.")
         return redirect("account_settings")
     return render(
@@ -98,14 +100,15 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 # The admin console ------------------------------------------------------------
 
 
-def _members_context(request: HttpRequest, membership: Membership, **extra) -> dict:
+def _members_context(request: AuthedRequest, membership: Membership, **extra) -> dict:
     organization = membership.organization
     members = list(selectors.members_of(organization=organization))
     for member in members:
         # Which rows the viewer may act on; the template only shows what is allowed.
-        member.can_manage = member.pk != membership.pk and outranks_or_equals(  # type: ignore[attr-defined]
+        can_manage = member.pk != membership.pk and outranks_or_equals(
             membership.role, member.role
         )
+        member.can_manage = can_manage  # type: ignore[attr-defined]
     assignable = assignable_roles(membership.role)
     return {
         "nav": "settings",
@@ -121,23 +124,23 @@ def _members_context(request: HttpRequest, membership: Membership, **extra) -> d
     }
 
 
-def _render_members(request: HttpRequest, membership: Membership, **extra):
+def _render_members(request: AuthedRequest, membership: Membership, **extra):
     template = "orgs/console_members.html"
-    if getattr(request, "htmx", False):
+    if request.htmx:
         template += "#members_panel"
     return render(request, template, _members_context(request, membership, **extra))
 
 
 @require_GET
 @login_required
-def console_members(request: HttpRequest, org_id: UUID) -> HttpResponse:
+def console_members(request: AuthedRequest, org_id: UUID) -> HttpResponse:
     membership = organization_for_user(request, org_id, Perm.ORG_MANAGE_MEMBERS)
     return _render_members(request, membership)
 
 
 @require_POST
 @login_required
-def console_invite(request: HttpRequest, org_id: UUID) -> HttpResponse:
+def console_invite(request: AuthedRequest, org_id: UUID) -> HttpResponse:
     membership = organization_for_user(request, org_id, Perm.ORG_MANAGE_MEMBERS)
     form = InvitationForm(request.POST, assignable=assignable_roles(membership.role))
     if form.is_valid():
@@ -146,13 +149,13 @@ def console_invite(request: HttpRequest, org_id: UUID) -> HttpResponse:
                 organization=membership.organization,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-                invited_by=request.user,  # type: ignore[arg-type]
+                invited_by=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
-            if not request.htmx:  # type: ignore[attr-defined]
+            if not request.htmx:
                 return redirect("console_members", org_id=org_id)
             return _render_members(request, membership)
     # Errors re-render the form with its messages, as a fragment or a full page.
@@ -160,7 +163,7 @@ def console_invite(request: HttpRequest, org_id: UUID) -> HttpResponse:
 
 
 def _managed_membership(
-    request: HttpRequest, org_id: UUID, membership_id: UUID
+    request: AuthedRequest, org_id: UUID, membership_id: UUID
 ) -> tuple[Membership, Membership]:
     """(the actor's membership, the target membership) or 404/403."""
     actor = organization_for_user(request, org_id, Perm.ORG_MANAGE_MEMBERS)
@@ -174,8 +177,8 @@ def _managed_membership(
     return actor, target
 
 
-def _after_member_change(request: HttpRequest, actor: Membership, org_id: UUID):
-    if not request.htmx:  # type: ignore[attr-defined]
+def _after_member_change(request: AuthedRequest, actor: Membership, org_id: UUID):
+    if not request.htmx:
         return redirect("console_members", org_id=org_id)
     return _render_members(request, actor)
 
@@ -183,7 +186,7 @@ def _after_member_change(request: HttpRequest, actor: Membership, org_id: UUID):
 @require_POST
 @login_required
 def console_member_role(
-    request: HttpRequest, org_id: UUID, membership_id: UUID
+    request: AuthedRequest, org_id: UUID, membership_id: UUID
 ) -> HttpResponse:
     actor, target = _managed_membership(request, org_id, membership_id)
     form = RoleForm(request.POST, assignable=assignable_roles(actor.role))
@@ -203,7 +206,7 @@ def console_member_role(
     ):
         # People who step down from admin can no longer see this page.
         url = reverse("home")
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             return HttpResponseClientRedirect(url)
         return redirect(url)
     return _after_member_change(request, actor, org_id)
@@ -212,7 +215,7 @@ def console_member_role(
 @require_POST
 @login_required
 def console_member_remove(
-    request: HttpRequest, org_id: UUID, membership_id: UUID
+    request: AuthedRequest, org_id: UUID, membership_id: UUID
 ) -> HttpResponse:
     actor, target = _managed_membership(request, org_id, membership_id)
     try:
@@ -222,7 +225,7 @@ def console_member_remove(
         return _after_member_change(request, actor, org_id)
     messages.success(request, f"Removed {target.user} from {actor.organization}.")
     if target.user_id == request.user.pk:
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             return HttpResponseClientRedirect(reverse("home"))
         return redirect("home")
     return _after_member_change(request, actor, org_id)
@@ -231,7 +234,7 @@ def console_member_remove(
 @require_POST
 @login_required
 def console_invitation_revoke(
-    request: HttpRequest, org_id: UUID, invitation_id: UUID
+    request: AuthedRequest, org_id: UUID, invitation_id: UUID
 ) -> HttpResponse:
     actor = organization_for_user(request, org_id, Perm.ORG_MANAGE_MEMBERS)
     invitation = get_object_or_404(Invitation, pk=invitation_id, organization_id=org_id)
@@ -240,9 +243,9 @@ def console_invitation_revoke(
     return _after_member_change(request, actor, org_id)
 
 
-def _render_projects(request: HttpRequest, membership: Membership, **extra):
+def _render_projects(request: AuthedRequest, membership: Membership, **extra):
     template = "orgs/console_projects.html"
-    if getattr(request, "htmx", False):
+    if request.htmx:
         template += "#projects_panel"
     context = {
         "nav": "settings",
@@ -255,22 +258,22 @@ def _render_projects(request: HttpRequest, membership: Membership, **extra):
     return render(request, template, context)
 
 
-def _after_project_change(request: HttpRequest, membership: Membership):
-    if not request.htmx:  # type: ignore[attr-defined]
+def _after_project_change(request: AuthedRequest, membership: Membership):
+    if not request.htmx:
         return redirect("console_projects", org_id=membership.organization_id)
     return _render_projects(request, membership)
 
 
 @require_GET
 @login_required
-def console_projects(request: HttpRequest, org_id: UUID) -> HttpResponse:
+def console_projects(request: AuthedRequest, org_id: UUID) -> HttpResponse:
     membership = organization_for_user(request, org_id, Perm.ORG_MANAGE_PROJECTS)
     return _render_projects(request, membership)
 
 
 @require_POST
 @login_required
-def console_project_create(request: HttpRequest, org_id: UUID) -> HttpResponse:
+def console_project_create(request: AuthedRequest, org_id: UUID) -> HttpResponse:
     membership = organization_for_user(request, org_id, Perm.ORG_MANAGE_PROJECTS)
     form = NameForm(request.POST)
     if form.is_valid():
@@ -287,7 +290,7 @@ def console_project_create(request: HttpRequest, org_id: UUID) -> HttpResponse:
 
 
 def _managed_project(
-    request: HttpRequest, org_id: UUID, project_id: UUID
+    request: AuthedRequest, org_id: UUID, project_id: UUID
 ) -> tuple[Membership, Project]:
     membership = organization_for_user(request, org_id, Perm.ORG_MANAGE_PROJECTS)
     project = get_object_or_404(Project, pk=project_id, organization_id=org_id)
@@ -297,7 +300,7 @@ def _managed_project(
 @require_POST
 @login_required
 def console_project_rename(
-    request: HttpRequest, org_id: UUID, project_id: UUID
+    request: AuthedRequest, org_id: UUID, project_id: UUID
 ) -> HttpResponse:
     membership, project = _managed_project(request, org_id, project_id)
     form = NameForm(request.POST)
@@ -316,7 +319,7 @@ def console_project_rename(
 @require_POST
 @login_required
 def console_project_archive(
-    request: HttpRequest, org_id: UUID, project_id: UUID
+    request: AuthedRequest, org_id: UUID, project_id: UUID
 ) -> HttpResponse:
     membership, project = _managed_project(request, org_id, project_id)
     try:
@@ -331,7 +334,7 @@ def console_project_archive(
 @require_POST
 @login_required
 def console_project_restore(
-    request: HttpRequest, org_id: UUID, project_id: UUID
+    request: AuthedRequest, org_id: UUID, project_id: UUID
 ) -> HttpResponse:
     membership, project = _managed_project(request, org_id, project_id)
     try:
@@ -357,7 +360,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect(f"{reverse('account_login')}?next={request.path}")
         try:
-            services.invitation_accept(invitation=invitation, user=request.user)  # type: ignore[arg-type]
+            services.invitation_accept(invitation=invitation, user=request.user)
         except ValidationError as exc:
             error = _error_text(exc)
         else:

@@ -15,8 +15,7 @@ from celery import Celery
 from django.core.cache.backends.redis import RedisCache
 
 from rightbrain.orgs.tasks import HEARTBEAT_CACHE_KEY
-
-from ..conftest import need_service, port_open
+from tests.helpers import need_service, port_open
 
 PROJECT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("RB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

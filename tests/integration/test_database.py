@@ -5,7 +5,7 @@ import os
 import pytest
 from django.db import connection
 
-from ..conftest import need_service
+from tests.helpers import need_service
 
 pytestmark = pytest.mark.integration
 

@@ -118,7 +118,9 @@ def test_a_project_of_another_organisation_is_not_found(personas, as_user):
     assert personas.other_project.name == "Default project"
 
 
-@pytest.mark.parametrize("name", ["project_home", "project_runs", "project_usage", "project_shares"])
+@pytest.mark.parametrize(
+    "name", ["project_home", "project_runs", "project_usage", "project_shares"]
+)
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_project_pages_open_for_members_and_hide_from_outsiders(
     personas, as_user, persona, name

@@ -8,8 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rightbrain.orgs.models import Invitation, Membership
-
-from ..conftest import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user
 
 
 @pytest.fixture
@@ -34,8 +33,8 @@ def _path(link: str) -> str:
     return "/" + link.split("/", 3)[3]
 
 
-def test_an_invitation_emails_a_link_and_stores_only_a_hash(invite, 
-    personas, as_user, mailoutbox
+def test_an_invitation_emails_a_link_and_stores_only_a_hash(
+    invite, personas, as_user, mailoutbox
 ):
     invite()
 
@@ -48,8 +47,8 @@ def test_an_invitation_emails_a_link_and_stores_only_a_hash(invite,
     assert token not in invitation.token_hash
 
 
-def test_a_new_user_signs_up_from_the_link_and_joins_with_the_role(invite, 
-    personas, as_user, mailoutbox, client
+def test_a_new_user_signs_up_from_the_link_and_joins_with_the_role(
+    invite, personas, as_user, mailoutbox, client
 ):
     invite()
     path = _path(_link_from(mailoutbox[0]))
@@ -115,7 +114,9 @@ def test_a_withdrawn_invitation_is_refused(invite, personas, as_user, mailoutbox
     assert "withdrawn" in response.text
 
 
-def test_an_invitation_for_another_address_is_refused(invite, personas, as_user, mailoutbox):
+def test_an_invitation_for_another_address_is_refused(
+    invite, personas, as_user, mailoutbox
+):
     invite()
     response = as_user("outsider").post(_path(_link_from(mailoutbox[0])))
     assert response.status_code == 400

@@ -9,7 +9,9 @@ from rightbrain.orgs.models import Membership
 
 def _role_url(personas, user):
     membership = personas.membership(user)
-    return reverse("console_member_role", args=[personas.organization.pk, membership.pk])
+    return reverse(
+        "console_member_role", args=[personas.organization.pk, membership.pk]
+    )
 
 
 def _remove_url(personas, user):
@@ -20,7 +22,9 @@ def _remove_url(personas, user):
 
 
 def test_an_owner_changes_a_role(personas, as_user):
-    response = as_user("owner").post(_role_url(personas, personas.viewer), {"role": "editor"})
+    response = as_user("owner").post(
+        _role_url(personas, personas.viewer), {"role": "editor"}
+    )
     assert response.status_code == 302
     assert personas.membership(personas.viewer).role == "editor"
 
@@ -80,7 +84,10 @@ def test_with_two_owners_one_may_step_down_but_not_the_last(personas, as_user):
 
 def test_an_admin_cannot_touch_an_owner(personas, as_user):
     client = as_user("admin")
-    assert client.post(_role_url(personas, personas.owner), {"role": "viewer"}).status_code == 403
+    assert (
+        client.post(_role_url(personas, personas.owner), {"role": "viewer"}).status_code
+        == 403
+    )
     assert client.post(_remove_url(personas, personas.owner)).status_code == 403
     assert personas.membership(personas.owner).role == "owner"
 
@@ -104,9 +111,11 @@ def test_removing_a_member_takes_away_their_access(personas, as_user):
 
 
 def test_the_members_page_hides_actions_the_viewer_of_the_page_lacks(personas, as_user):
-    page = as_user("admin").get(
-        reverse("console_members", args=[personas.organization.pk])
-    ).text
+    page = (
+        as_user("admin")
+        .get(reverse("console_members", args=[personas.organization.pk]))
+        .text
+    )
     owner_row = page.split(f'id="member-{personas.membership(personas.owner).pk}"')[1]
     owner_row = owner_row.split("</tr>")[0]
     assert "Remove" not in owner_row
@@ -118,7 +127,7 @@ def test_the_members_page_hides_actions_the_viewer_of_the_page_lacks(personas, a
 def test_members_page_query_count_does_not_grow_with_members(
     personas, as_user, django_assert_num_queries
 ):
-    from ..conftest import make_user
+    from tests.helpers import make_user
 
     client = as_user("owner")
     url = reverse("console_members", args=[personas.organization.pk])
@@ -129,6 +138,8 @@ def test_members_page_query_count_does_not_grow_with_members(
         client.get(url)
     for n in range(5):
         user = make_user(f"extra{n}@acme.test")
-        Membership.objects.create(organization=personas.organization, user=user, role="viewer")
+        Membership.objects.create(
+            organization=personas.organization, user=user, role="viewer"
+        )
     with django_assert_num_queries(7):
         client.get(url)

@@ -11,7 +11,9 @@ def _url(name, personas, *extra):
 
 def test_an_admin_creates_a_project_and_it_joins_the_switcher(personas, as_user):
     client = as_user("admin")
-    response = client.post(_url("console_project_create", personas), {"name": "Research"})
+    response = client.post(
+        _url("console_project_create", personas), {"name": "Research"}
+    )
     assert response.status_code == 302
     project = Project.objects.get(organization=personas.organization, name="Research")
     page = as_user("viewer").get(reverse("project_home", args=[personas.project.pk]))

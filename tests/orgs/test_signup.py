@@ -4,8 +4,7 @@ import pytest
 from django.urls import reverse
 
 from rightbrain.orgs.models import Membership, User
-
-from ..conftest import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user
 
 
 def _sign_up(client, email, password1=PASSWORD, password2=None):
