@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",
     "allauth",
     "allauth.account",
     "rightbrain.orgs",
@@ -312,6 +313,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 RB_ALLOW_PRIVATE_URLS = env_bool(
     "RB_ALLOW_PRIVATE_URLS", env_bool("URL_FETCH_ALLOW_PRIVATE", False)
 )
+# Key for secrets stored encrypted (task access tokens, signing keys); derived from
+# SECRET_KEY when unset.
+RB_ENCRYPTION_KEY = env("RB_ENCRYPTION_KEY")
 # Invitations to an organisation stay valid this many days.
 RB_INVITATION_DAYS = env_int("RB_INVITATION_DAYS", 7)
 

@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class TasksAppConfig(AppConfig):
     name = "tasks_app"
     verbose_name = "Tasks"
+
+    def ready(self) -> None:
+        from rightbrain.orgs.auth import register_bearer_resolver
+        from tasks_app.auth import task_token_principal
+
+        register_bearer_resolver(task_token_principal)

@@ -18,9 +18,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from rightbrain.orgs.models import Invitation, Membership, Organization, Project, User
+from rightbrain.orgs.models import (
+    ApiKey,
+    Invitation,
+    Membership,
+    Organization,
+    Project,
+    User,
+)
 from rightbrain.orgs.permissions import Role
-from rightbrain.orgs.tokens import hash_token
+from rightbrain.orgs.tokens import hash_token, new_token
 
 DEFAULT_PROJECT_NAME = "Default project"
 
@@ -224,3 +231,33 @@ def invitation_revoke(*, invitation: Invitation) -> Invitation:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
     return invitation
+
+
+API_KEY_PREFIX = "rbk_"
+
+
+def api_key_create(*, project: Project, user: User, name: str) -> tuple[ApiKey, str]:
+    """A new key and its secret, which is returned here and never again."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError(
+            {"name": "Give the key a name that says where it is used."}
+        )
+    if len(name) > 100:
+        raise ValidationError({"name": "A key name has at most 100 characters."})
+    secret = new_token(API_KEY_PREFIX)
+    key = ApiKey.objects.create(
+        project=project,
+        user=user,
+        name=name,
+        prefix=secret[:8],
+        key_hash=hash_token(secret),
+    )
+    return key, secret
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key

@@ -1,0 +1,34 @@
+"""Errors the services raise, which every interface maps to its own answer.
+
+The JSON API turns them into its error envelope (status and `detail` items with
+`loc`); the dashboard into form messages. `field` names the offending input.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 422
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Invalid(DomainError):
+    """Well-formed input that breaks a rule (API: 422)."""
+
+    status = 422
+
+
+class NotFound(DomainError):
+    """A referenced object does not exist or is not visible (API: 404)."""
+
+    status = 404
+
+
+class Forbidden(DomainError):
+    """The caller may not do this (API: 403)."""
+
+    status = 403

@@ -1,0 +1,116 @@
+"""Who is calling the API: bearer tokens resolved to a Principal.
+
+Three kinds of bearer token exist (api.md §1.2): API keys and OAuth access tokens
+resolve here; a task's own access token is resolved by tasks_app, which registers
+its resolver at start-up (orgs cannot import the apps above it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import HttpBearer
+
+from rightbrain.orgs.models import ApiKey, Membership, Project, User
+from rightbrain.orgs.selectors import ProjectAccess
+from rightbrain.orgs.tokens import hash_token
+
+# Writing last_used on every request would turn each read into a write; once a
+# minute is precise enough for "last used".
+_LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller. `project_id` limits credentials bound to one project;
+    `task_id` limits a task access token to that task's runs."""
+
+    user: User | None
+    project_id: UUID | None = None
+    task_id: UUID | None = None
+    # Service accounts (project OAuth clients) act with this project role.
+    service_role: str | None = None
+    credential: str = "api_key"
+
+    @property
+    def member_key(self) -> str | None:
+        return f"user:{self.user.pk}" if self.user else None
+
+
+BearerResolver = Callable[[str], Principal | None]
+_resolvers: list[BearerResolver] = []
+
+
+def register_bearer_resolver(resolver: BearerResolver) -> None:
+    if resolver not in _resolvers:
+        _resolvers.append(resolver)
+
+
+def api_key_principal(token: str) -> Principal | None:
+    if not token.startswith("rbk_"):
+        return None
+    key = (
+        ApiKey.objects.select_related("user")
+        .filter(key_hash=hash_token(token), revoked_at__isnull=True)
+        .first()
+    )
+    if key is None or not key.user.is_active:
+        return None
+    now = timezone.now()
+    if key.last_used is None or now - key.last_used > _LAST_USED_PRECISION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used=now)
+    return Principal(user=key.user, project_id=key.project_id, credential="api_key")
+
+
+register_bearer_resolver(api_key_principal)
+
+
+class BearerAuth(HttpBearer):
+    """`Authorization: Bearer <token>` for every kind of token."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
+        for resolver in _resolvers:
+            principal = resolver(token)
+            if principal is not None:
+                request.principal = principal  # type: ignore[attr-defined]
+                return principal
+        return None
+
+
+def project_access_for_principal(
+    principal: Principal, *, org_id: UUID, project_id: UUID
+) -> ProjectAccess | None:
+    """The project in the path and the caller's role in it, or None (→ 404).
+
+    A project outside the org in the path, or outside the credential's project,
+    is not found: callers cannot tell it exists.
+    """
+    if principal.project_id is not None and principal.project_id != project_id:
+        return None
+    project = (
+        Project.objects.select_related("organization")
+        .filter(pk=project_id, organization_id=org_id, archived_at__isnull=True)
+        .first()
+    )
+    if project is None:
+        return None
+    if principal.service_role is not None:
+        return ProjectAccess(project, project.organization, principal.service_role)
+    if principal.task_id is not None:
+        # A task token sees the project only through its one task.
+        return ProjectAccess(project, project.organization, "")
+    if principal.user is None:
+        return None
+    role = (
+        Membership.objects.filter(user=principal.user, organization_id=org_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    # Non-members get an empty role: they may still reach a public task or one
+    # shared with them directly; everything project-wide answers them 404.
+    return ProjectAccess(project, project.organization, role or "")

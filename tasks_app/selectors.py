@@ -1,0 +1,155 @@
+"""Reads of tasks and their parts, scoped to the project and the caller."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from rightbrain.errors import Invalid
+from tasks_app.models import (
+    ActiveRevision,
+    LLMModel,
+    LLMModelComment,
+    Tag,
+    Task,
+    TaskMember,
+    TaskRevision,
+)
+
+
+def _with_details(
+    queryset: QuerySet[Task],
+    *,
+    include_tests: bool,
+    revision_tag_id: UUID | None = None,
+    grant_keys: set[tuple[str, str]] | None = None,
+) -> QuerySet[Task]:
+    """Everything a Task response shows, in a fixed number of queries."""
+    revisions = TaskRevision.objects.select_related(
+        "llm_model", "fallback_llm_model"
+    ).prefetch_related(
+        Prefetch(
+            "tags", queryset=Tag.objects.order_by("name"), to_attr="revision_tags"
+        ),
+        model_comments_prefetch("llm_model__comments"),
+        model_comments_prefetch("fallback_llm_model__comments"),
+    )
+    if not include_tests:
+        revisions = revisions.filter(test=False)
+    if revision_tag_id is not None:
+        revisions = revisions.filter(tags__id=revision_tag_id)
+    grants = TaskMember.objects.all()
+    if grant_keys is not None:
+        match = Q(pk__in=[])
+        for subject_type, subject_id in grant_keys:
+            match |= Q(subject_type=subject_type, subject_id=subject_id)
+        grants = grants.filter(match)
+    return queryset.prefetch_related(
+        Prefetch("revisions", queryset=revisions, to_attr="listed_revisions"),
+        Prefetch(
+            "active_revision_entries",
+            queryset=ActiveRevision.objects.order_by("-weight", "task_revision_id"),
+            to_attr="active_entries",
+        ),
+        Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="task_tags"),
+        Prefetch("members", queryset=grants, to_attr="caller_grants"),
+    )
+
+
+def model_comments_prefetch(lookup: str = "comments") -> Prefetch:
+    return Prefetch(
+        lookup,
+        queryset=LLMModelComment.objects.filter(active=True),
+        to_attr="active_comments",
+    )
+
+
+def visible_tasks(
+    *,
+    project_id: UUID,
+    is_member: bool,
+    grant_keys: set[tuple[str, str]],
+    name: str | None = None,
+    tag_id: UUID | None = None,
+) -> QuerySet[Task]:
+    """Live tasks of the project the caller may view, newest first.
+
+    Members see every task (their organisation role makes them at least
+    viewers); others see public tasks and tasks granted to them directly.
+    """
+    tasks = Task.objects.filter(project_id=project_id, deleted__isnull=True)
+    if not is_member:
+        granted = Q(pk__in=[])
+        for subject_type, subject_id in grant_keys:
+            granted |= Q(
+                members__subject_type=subject_type, members__subject_id=subject_id
+            )
+        tasks = tasks.filter(Q(public=True) | granted).distinct()
+    if name:
+        tasks = tasks.filter(name__icontains=name)
+    if tag_id is not None:
+        tasks = tasks.filter(tags__id__in=tag_subtree_ids(tag_id)).distinct()
+    return tasks.order_by("-created", "-id")
+
+
+def tasks_page(
+    tasks: QuerySet[Task],
+    *,
+    cursor: UUID | None,
+    limit: int,
+    include_tests: bool,
+    grant_keys: set[tuple[str, str]],
+) -> tuple[list[Task], bool]:
+    """One page after `cursor` (the id of the previous page's last task)."""
+    if cursor is not None:
+        anchor = tasks.filter(pk=cursor).values_list("created", flat=True).first()
+        if anchor is None:
+            raise Invalid("Unknown cursor.", field="cursor")
+        tasks = tasks.filter(Q(created__lt=anchor) | Q(created=anchor, id__lt=cursor))
+    page = list(
+        _with_details(tasks, include_tests=include_tests, grant_keys=grant_keys)[
+            : limit + 1
+        ]
+    )
+    return page[:limit], len(page) > limit
+
+
+def task_detail(
+    *,
+    project_id: UUID,
+    task_id: UUID,
+    include_tests: bool = False,
+    revision_tag_id: UUID | None = None,
+    grant_keys: set[tuple[str, str]] | None = None,
+) -> Task | None:
+    tasks = Task.objects.filter(
+        pk=task_id, project_id=project_id, deleted__isnull=True
+    ).select_related("project")
+    return _with_details(
+        tasks,
+        include_tests=include_tests,
+        revision_tag_id=revision_tag_id,
+        grant_keys=grant_keys,
+    ).first()
+
+
+def tag_subtree_ids(tag_id: UUID) -> list[UUID]:
+    """The tag and all its descendants (one query per level; trees are shallow)."""
+    ids = [tag_id]
+    frontier = [tag_id]
+    while frontier:
+        frontier = list(
+            Tag.objects.filter(parent_id__in=frontier).values_list("id", flat=True)
+        )
+        ids.extend(frontier)
+    return ids
+
+
+def models_for_listing(*, include_retired: bool) -> QuerySet[LLMModel]:
+    models = LLMModel.objects.filter(enabled=True).prefetch_related(
+        model_comments_prefetch()
+    )
+    if not include_retired:
+        models = models.filter(retired__isnull=True)
+    return models.order_by("provider", "alias")

@@ -1,0 +1,545 @@
+"""Every write to tasks, revisions, traffic, tags and task members.
+
+Callers check permissions first. These functions enforce the domain's invariants:
+a live task always has active revisions whose weights sum to 1, no test revision
+is ever active, revisions are never edited, `input_params` always matches the
+prompt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import jsonschema
+from django.db import transaction
+from django.utils import timezone
+
+from rightbrain.errors import DomainError, Invalid, NotFound
+from rightbrain.orgs.models import Project, User
+from rightbrain.orgs.permissions import TaskRole
+from rightbrain.orgs.tokens import encrypt_secret, hash_token, new_token
+from tasks_app.input_processors import processor_named
+from tasks_app.models import (
+    ActiveRevision,
+    LLMModel,
+    Tag,
+    Task,
+    TaskMember,
+    TaskRevision,
+)
+from tasks_app.output_format import OutputFormatError, normalise_output_format
+from tasks_app.variables import detect_variables
+
+TASK_NAME = re.compile(r"^[a-zA-Z0-9\- ]+$")
+WEIGHT_TOLERANCE = Decimal("0.000001")
+
+# The fields that make up a revision; any of them in an update makes a new one.
+REVISION_FIELDS = (
+    "system_prompt",
+    "user_prompt",
+    "llm_model_id",
+    "llm_config",
+    "fallback_llm_model_id",
+    "fallback_llm_config",
+    "output_format",
+    "rag",
+    "image_required",
+    "optimise_images",
+    "input_processors",
+    "annotation",
+    "test",
+    "input_param_descriptions",
+)
+TASK_FIELDS = (
+    "name",
+    "description",
+    "enabled",
+    "public",
+    "exposed_to_agents",
+    "mcp_enabled",
+    "output_modality",
+    "task_run_visibility",
+)
+
+
+@dataclass
+class RevisionSpec:
+    """A revision's configuration, before validation."""
+
+    user_prompt: str
+    llm_model_id: UUID
+    system_prompt: str = ""
+    llm_config: dict[str, Any] = field(default_factory=dict)
+    fallback_llm_model_id: UUID | None = None
+    fallback_llm_config: dict[str, Any] | None = None
+    output_format: Any = None
+    rag: dict[str, Any] | None = None
+    image_required: bool = False
+    optimise_images: bool = True
+    input_processors: list[dict[str, Any]] = field(default_factory=list)
+    annotation: str | None = None
+    test: bool = False
+    input_param_descriptions: dict[str, str] = field(default_factory=dict)
+
+
+def validate_task_name(name: str) -> str:
+    if not name or len(name) > 255:
+        raise Invalid("A task name has 1 to 255 characters.", field="name")
+    if not TASK_NAME.match(name):
+        raise Invalid(
+            "A task name may contain only letters, digits, spaces and hyphens.",
+            field="name",
+        )
+    return name
+
+
+def new_access_token() -> tuple[str, str, str]:
+    """(token, encrypted, digest) for a task's own bearer token."""
+    token = new_token("rbt_")
+    return token, encrypt_secret(token), hash_token(token)
+
+
+def _model(model_id: UUID, *, field_name: str, missing: type[DomainError]) -> LLMModel:
+    model = LLMModel.objects.filter(pk=model_id, enabled=True).first()
+    if model is None:
+        raise missing(f"There is no model with id {model_id}.", field=field_name)
+    if model.is_retired:
+        hint = f" Use {model.replaced_by.alias} instead." if model.replaced_by else ""
+        raise Invalid(f"{model.alias} is retired.{hint}", field=field_name)
+    return model
+
+
+def _validate_llm_config(
+    config: Any, model: LLMModel, *, field_name: str
+) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise Invalid("Model settings must be an object.", field=field_name)
+    if "temperature" in config and "top_p" in config:
+        raise Invalid(
+            "Set temperature or top_p, not both: they tune the same thing.",
+            field=field_name,
+        )
+    params = model.model_params or {}
+    for key, value in config.items():
+        if key not in params:
+            allowed = ", ".join(sorted(params)) or "none"
+            raise Invalid(
+                f"{model.alias} has no setting “{key}” (it takes: {allowed}).",
+                field=f"{field_name}.{key}",
+            )
+        try:
+            jsonschema.validate(value, params[key])
+        except jsonschema.ValidationError as error:
+            raise Invalid(
+                f"{key} {error.message}", field=f"{field_name}.{key}"
+            ) from None
+    return config
+
+
+def _validate_processors(
+    processors: Any, input_params: list[str]
+) -> list[dict[str, Any]]:
+    if not processors:
+        return []
+    if not isinstance(processors, list):
+        raise Invalid("input_processors must be a list.", field="input_processors")
+    cleaned = []
+    for index, entry in enumerate(processors):
+        where = f"input_processors.{index}"
+        if not isinstance(entry, dict):
+            raise Invalid("Each input processor is an object.", field=where)
+        name = entry.get("input_processor")
+        param = entry.get("param_name")
+        definition = processor_named(name) if isinstance(name, str) else None
+        if definition is None:
+            raise Invalid(
+                f"There is no input processor named {name!r}.",
+                field=f"{where}.input_processor",
+            )
+        if param not in input_params:
+            raise Invalid(
+                f"{param!r} is not a variable of the user prompt "
+                f"(variables: {', '.join(input_params) or 'none'}).",
+                field=f"{where}.param_name",
+            )
+        config = entry.get("config") or {}
+        try:
+            jsonschema.validate(config, definition.config_schema)
+        except jsonschema.ValidationError as error:
+            path = ".".join(str(p) for p in error.absolute_path)
+            raise Invalid(
+                f"{definition.name}: {error.message}",
+                field=f"{where}.config" + (f".{path}" if path else ""),
+            ) from None
+        context = config.get("query_context")
+        if context and param not in detect_variables(context):
+            raise Invalid(
+                f"The augmenting text must contain {{{param}}}.",
+                field=f"{where}.config.query_context",
+            )
+        cleaned.append(
+            {"param_name": param, "input_processor": definition.name, "config": config}
+        )
+    return cleaned
+
+
+def _validate_rag(rag: Any) -> dict[str, Any] | None:
+    if rag is None:
+        return None
+    if (
+        not isinstance(rag, dict)
+        or not rag.get("collection_id")
+        or not rag.get("rag_param")
+    ):
+        raise Invalid("rag needs both collection_id and rag_param.", field="rag")
+    try:
+        UUID(str(rag["collection_id"]))
+    except ValueError:
+        raise Invalid(
+            "rag.collection_id must be a UUID.", field="rag.collection_id"
+        ) from None
+    return rag
+
+
+def _build_revision(
+    *,
+    task: Task,
+    spec: RevisionSpec,
+    user: User | None,
+    output_modality: str,
+    missing: type[DomainError],
+) -> TaskRevision:
+    """Validate a spec and return an unsaved revision."""
+    if not spec.user_prompt or not spec.user_prompt.strip():
+        raise Invalid("The user prompt cannot be empty.", field="user_prompt")
+    model = _model(spec.llm_model_id, field_name="llm_model_id", missing=missing)
+    llm_config = _validate_llm_config(spec.llm_config, model, field_name="llm_config")
+    fallback = None
+    fallback_config = None
+    if spec.fallback_llm_model_id is not None:
+        if spec.fallback_llm_model_id == model.pk:
+            raise Invalid(
+                "The fallback model must differ from the primary model.",
+                field="fallback_llm_model_id",
+            )
+        fallback = _model(
+            spec.fallback_llm_model_id,
+            field_name="fallback_llm_model_id",
+            missing=missing,
+        )
+        fallback_config = _validate_llm_config(
+            spec.fallback_llm_config, fallback, field_name="fallback_llm_config"
+        )
+    if output_modality == Task.OutputModality.IMAGE and not model.supports_image_output:
+        raise Invalid(
+            f"{model.alias} cannot produce images; choose an image model.",
+            field="output_modality",
+        )
+    if spec.image_required and not model.supports_vision:
+        raise Invalid(
+            f"{model.alias} cannot read images; choose a vision model.",
+            field="image_required",
+        )
+    try:
+        output_format = normalise_output_format(spec.output_format)
+    except OutputFormatError as error:
+        where = f"output_format.{error.path}" if error.path else "output_format"
+        raise Invalid(error.message, field=where) from None
+    input_params = detect_variables(spec.user_prompt)
+    descriptions = {
+        name: text
+        for name, text in (spec.input_param_descriptions or {}).items()
+        if name in input_params and isinstance(text, str)
+    }
+    return TaskRevision(
+        task=task,
+        system_prompt=spec.system_prompt or "",
+        user_prompt=spec.user_prompt,
+        input_params=input_params,
+        input_param_descriptions=descriptions,
+        llm_model=model,
+        llm_config=llm_config,
+        fallback_llm_model=fallback,
+        fallback_llm_config=fallback_config,
+        output_format=output_format,
+        rag=_validate_rag(spec.rag),
+        image_required=spec.image_required,
+        optimise_images=spec.optimise_images,
+        test=spec.test,
+        input_processors=_validate_processors(spec.input_processors, input_params),
+        annotation=spec.annotation or "",
+        created_by=user,
+    )
+
+
+@transaction.atomic
+def task_create(
+    *,
+    project: Project,
+    user: User | None,
+    name: str,
+    revision: RevisionSpec,
+    description: str | None = None,
+    enabled: bool = True,
+    public: bool = False,
+    exposed_to_agents: bool = False,
+    mcp_enabled: bool = False,
+    output_modality: str = Task.OutputModality.JSON,
+    task_run_visibility: str = Task.RunVisibility.OWNER_ONLY,
+    cloned_from_task_revision_id: UUID | None = None,
+    skip_name_check: bool = False,
+) -> Task:
+    """A new task whose first revision is live with all the traffic."""
+    if not skip_name_check:
+        validate_task_name(name)
+    if revision.test:
+        raise Invalid(
+            "The first revision carries the traffic, so it cannot be a test revision.",
+            field="test",
+        )
+    _token, encrypted, digest = new_access_token()
+    task = Task(
+        project=project,
+        name=name,
+        description=description or "",
+        enabled=enabled,
+        public=public,
+        exposed_to_agents=exposed_to_agents,
+        mcp_enabled=mcp_enabled,
+        output_modality=output_modality,
+        task_run_visibility=task_run_visibility,
+        access_token_encrypted=encrypted,
+        access_token_hash=digest,
+        cloned_from_task_revision_id=cloned_from_task_revision_id,
+        created_by=user,
+    )
+    first = _build_revision(
+        task=task,
+        spec=revision,
+        user=user,
+        output_modality=output_modality,
+        missing=Invalid,
+    )
+    task.save()
+    first.save()
+    ActiveRevision.objects.create(task=task, task_revision=first, weight=Decimal(1))
+    if user is not None:
+        TaskMember.objects.create(
+            task=task,
+            subject_type=TaskMember.SubjectType.USER,
+            subject_id=user.pk,
+            role=TaskRole.OWNER,
+        )
+    return task
+
+
+def base_revision(task: Task) -> TaskRevision:
+    """The active revision with the most traffic (ties: the newest)."""
+    entry = (
+        ActiveRevision.objects.filter(task=task)
+        .select_related("task_revision")
+        .order_by("-weight", "-task_revision__created", "-task_revision_id")
+        .first()
+    )
+    assert entry is not None, "a live task always has an active revision"
+    return entry.task_revision
+
+
+def _spec_from(revision: TaskRevision, changes: Mapping[str, Any]) -> RevisionSpec:
+    """A spec copying `revision`, overridden by `changes`; annotation and test
+    are never copied."""
+    values: dict[str, Any] = {
+        "system_prompt": revision.system_prompt,
+        "user_prompt": revision.user_prompt,
+        "llm_model_id": revision.llm_model_id,
+        "llm_config": revision.llm_config,
+        "fallback_llm_model_id": revision.fallback_llm_model_id,
+        "fallback_llm_config": revision.fallback_llm_config,
+        "output_format": revision.output_format,
+        "rag": revision.rag,
+        "image_required": revision.image_required,
+        "optimise_images": revision.optimise_images,
+        "input_processors": revision.input_processors,
+        "input_param_descriptions": revision.input_param_descriptions,
+    }
+    if "llm_model_id" in changes and "llm_config" not in changes:
+        # Settings of one model rarely fit another: start clean.
+        values["llm_config"] = {}
+    values.update(changes)
+    return RevisionSpec(**values)
+
+
+@transaction.atomic
+def task_update(
+    *,
+    task: Task,
+    user: User | None,
+    task_fields: Mapping[str, Any] | None = None,
+    revision_fields: Mapping[str, Any] | None = None,
+    active_revisions: list[tuple[UUID, Decimal | None]] | None = None,
+    tags: list[UUID] | None = None,
+    revision_tags: list[UUID] | None = None,
+) -> tuple[Task, TaskRevision | None]:
+    """Update a task; any revision field makes a new, inactive revision.
+
+    Returns the task and the new revision (or None).
+    """
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    task_fields = dict(task_fields or {})
+    if "name" in task_fields:
+        validate_task_name(task_fields["name"])
+    for key, value in task_fields.items():
+        setattr(task, key, value)
+
+    new_revision = None
+    if revision_fields:
+        base = base_revision(task)
+        new_revision = _build_revision(
+            task=task,
+            spec=_spec_from(base, revision_fields),
+            user=user,
+            output_modality=task.output_modality,
+            missing=NotFound,
+        )
+        new_revision.save()
+    elif "output_modality" in task_fields:
+        # The modality must still suit the live model.
+        base = base_revision(task)
+        if (
+            task.output_modality == Task.OutputModality.IMAGE
+            and not base.llm_model.supports_image_output
+        ):
+            raise Invalid(
+                f"{base.llm_model.alias} cannot produce images; choose an image model.",
+                field="output_modality",
+            )
+
+    if active_revisions is not None:
+        active_revisions_set(task=task, entries=active_revisions)
+    if tags is not None:
+        task.tags.set(
+            _tags(
+                tags,
+                project=task.project,
+                entity_type=Tag.EntityType.TASK,
+                field_name="tags",
+            )
+        )
+    if revision_tags is not None:
+        target = new_revision or base_revision(task)
+        target.tags.set(
+            _tags(
+                revision_tags,
+                project=task.project,
+                entity_type=Tag.EntityType.TASK_REVISION,
+                field_name="revision_tags",
+            )
+        )
+        if new_revision is None:
+            TaskRevision.objects.filter(pk=target.pk).update(modified=timezone.now())
+    task.modified = timezone.now()
+    task.save()
+    return task, new_revision
+
+
+def _tags(
+    ids: Iterable[UUID], *, project: Project, entity_type: str, field_name: str
+) -> list[Tag]:
+    ids = list(dict.fromkeys(ids))
+    found = {tag.pk: tag for tag in Tag.objects.filter(pk__in=ids)}
+    for tag_id in ids:
+        tag = found.get(tag_id)
+        if tag is None:
+            raise NotFound(f"There is no tag with id {tag_id}.", field=field_name)
+        if tag.project_id != project.pk:
+            raise Invalid(f"Tag {tag_id} belongs to another project.", field=field_name)
+        if tag.entity_type != entity_type:
+            raise Invalid(
+                f"Tag {tag.name} is a {tag.get_entity_type_display().lower()} tag; "
+                f"{field_name} takes {entity_type} tags.",
+                field=field_name,
+            )
+    return [found[tag_id] for tag_id in ids]
+
+
+def active_revisions_set(
+    *, task: Task, entries: list[tuple[UUID, Decimal | None]]
+) -> None:
+    """Replace the traffic split. Weights sum to 1; no test revisions."""
+    if not entries:
+        raise Invalid(
+            "A task needs at least one active revision.", field="active_revisions"
+        )
+    ids = [revision_id for revision_id, _ in entries]
+    if len(set(ids)) != len(ids):
+        raise Invalid("A revision is listed twice.", field="active_revisions")
+    if len(entries) > 1 and any(weight is None for _, weight in entries):
+        raise Invalid(
+            "Give every revision a weight when splitting traffic.",
+            field="active_revisions",
+        )
+    weights = [Decimal(1) if w is None else Decimal(str(w)) for _, w in entries]
+    for weight in weights:
+        if weight < 0 or weight > 1:
+            raise Invalid("Weights lie between 0 and 1.", field="active_revisions")
+    total = sum(weights, Decimal(0))
+    if abs(total - 1) > WEIGHT_TOLERANCE:
+        raise Invalid(
+            f"Weights must add up to 1 (these add up to {total.normalize()}).",
+            field="active_revisions",
+        )
+    revisions = {
+        revision.pk: revision for revision in TaskRevision.objects.filter(pk__in=ids)
+    }
+    for revision_id in ids:
+        revision = revisions.get(revision_id)
+        if revision is None:
+            raise NotFound(
+                f"There is no revision with id {revision_id}.", field="active_revisions"
+            )
+        if revision.task_id != task.pk:
+            raise Invalid(
+                f"Revision {revision_id} belongs to another task.",
+                field="active_revisions",
+            )
+        if revision.test:
+            raise Invalid(
+                "Test revisions never receive traffic.", field="active_revisions"
+            )
+    ActiveRevision.objects.filter(task=task).delete()
+    ActiveRevision.objects.bulk_create(
+        ActiveRevision(task=task, task_revision_id=revision_id, weight=weight)
+        for revision_id, weight in zip(ids, weights, strict=True)
+    )
+
+
+# Hooks the apps above register to clean up what they own when a task goes
+# (runs_app: stored run files). Called inside the deleting transaction.
+_task_delete_hooks: list = []
+
+
+def on_task_delete(hook) -> None:
+    _task_delete_hooks.append(hook)
+
+
+@transaction.atomic
+def task_delete(*, task: Task) -> None:
+    """Remove the task and everything hanging off it, for good."""
+    for hook in _task_delete_hooks:
+        hook(task)
+    task.delete()
+
+
+def task_access_token_rotate(*, task: Task) -> str:
+    token, encrypted, digest = new_access_token()
+    task.access_token_encrypted = encrypted
+    task.access_token_hash = digest
+    task.save(update_fields=["access_token_encrypted", "access_token_hash"])
+    return token
