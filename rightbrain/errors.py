@@ -32,3 +32,9 @@ class Forbidden(DomainError):
     """The caller may not do this (API: 403)."""
 
     status = 403
+
+
+class BadRequest(DomainError):
+    """Malformed input the schema could not catch (API: 400)."""
+
+    status = 400

@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from rightbrain.errors import Forbidden, Invalid
@@ -438,20 +438,24 @@ def task_delete(request: HttpRequest, org_id: UUID, project_id: UUID, task_id: s
     try:
         parsed = UUID(task_id)
     except ValueError:
-        return 400, {
-            "message": f"{task_id!r} is not a valid task id.",
-            "reason": "MALFORMED_RESOURCE_IDENTIFIER",
-            "malformedResourceIdentifierError": {
-                "field": "task_id",
-                "value": task_id,
-                "expected_format": "UUID",
+        return Status(
+            400,
+            {
+                "message": f"{task_id!r} is not a valid task id.",
+                "reason": "MALFORMED_RESOURCE_IDENTIFIER",
+                "malformedResourceIdentifierError": {
+                    "field": "task_id",
+                    "value": task_id,
+                    "expected_format": "UUID",
+                },
             },
-        }
+        )
     task, _role, _ = task_for_caller(
         request, org_id, project_id, parsed, Perm.TASK_EDIT
     )
     services.task_delete(task=task)
-    return 200, None
+    # The spec's body for a successful delete is JSON null.
+    return HttpResponse(b"null", content_type="application/json")
 
 
 @router.get(

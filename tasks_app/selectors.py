@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from rightbrain.errors import Invalid
+from rightbrain.errors import BadRequest
 from tasks_app.models import (
     ActiveRevision,
     LLMModel,
@@ -105,7 +105,7 @@ def tasks_page(
     if cursor is not None:
         anchor = tasks.filter(pk=cursor).values_list("created", flat=True).first()
         if anchor is None:
-            raise Invalid("Unknown cursor.", field="cursor")
+            raise BadRequest("Unknown cursor.", field="cursor")
         tasks = tasks.filter(Q(created__lt=anchor) | Q(created=anchor, id__lt=cursor))
     page = list(
         _with_details(tasks, include_tests=include_tests, grant_keys=grant_keys)[
