@@ -9,8 +9,8 @@ from django.test import Client
 
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.permissions import Role
-from rightbrain.orgs.services import organization_create
-from tests.helpers import make_user
+from rightbrain.orgs.services import api_key_create, organization_create
+from tests.helpers import ApiClient, make_user
 
 
 @dataclass
@@ -72,3 +72,24 @@ def as_user(personas):
 def _fast_password_hashing(settings):
     # The real hasher is deliberately slow; tests hash hundreds of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def project_base(personas) -> str:
+    return f"/api/v1/org/{personas.organization.pk}/project/{personas.project.pk}"
+
+
+@pytest.fixture
+def api(personas, project_base):
+    """`api("editor")` → an ApiClient holding that persona's API key; `api(None)`
+    sends no credentials."""
+
+    def make(persona: str | None, base: str | None = None) -> ApiClient:
+        if persona is None:
+            return ApiClient(None, base or project_base)
+        user = getattr(personas, persona)
+        project = personas.other_project if persona == "outsider" else personas.project
+        _key, secret = api_key_create(project=project, user=user, name="tests")
+        return ApiClient(secret, base or project_base)
+
+    return make

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 
 import pytest
+from django.test import Client
 
 from rightbrain.orgs.models import User
 
@@ -35,3 +37,26 @@ def port_open(host: str, port: int) -> bool:
 
 def make_user(email: str, name: str = "") -> User:
     return User.objects.create_user(email=email, password=PASSWORD, name=name)
+
+
+class ApiClient:
+    """A JSON client for one project's API with one bearer token."""
+
+    def __init__(self, token: str | None, base: str):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.client = Client(headers=headers)
+        self.base = base
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("/api/") else self.base + path
+
+    def get(self, path: str, **params):
+        return self.client.get(self.url(path), params)
+
+    def post(self, path: str, body=None):
+        return self.client.post(
+            self.url(path), json.dumps(body or {}), content_type="application/json"
+        )
+
+    def delete(self, path: str):
+        return self.client.delete(self.url(path))

@@ -462,7 +462,7 @@ def test_requests_without_credentials_are_401(api, new_task, personas):
 
 def test_a_revoked_or_made_up_key_is_401(api, personas):
     from rightbrain.orgs.models import ApiKey
-    from tests.tasks_app.conftest import ApiClient
+    from tests.helpers import ApiClient
 
     client = api("editor")
     ApiKey.objects.update(revoked_at="2026-01-01T00:00:00Z")
