@@ -225,3 +225,25 @@ class MalformedResourceIdentifierErrorResponse(Schema):
     message: str
     reason: Literal["MALFORMED_RESOURCE_IDENTIFIER"]
     malformedResourceIdentifierError: MalformedResourceIdentifierError  # noqa: N815
+
+
+class PaginationDetails(Schema):
+    next_cursor: str | None = None
+    has_next: bool | None = False
+    page_limit: int | None = None
+
+
+class PaginatedTagResultSet(Schema):
+    results: list[TagOut]
+    pagination: PaginationDetails | None
+
+
+class TagCreate(Schema):
+    name: str
+    entity_type: Literal["task", "task_revision"]
+    parent_id: UUID | None = None
+
+
+class TagUpdate(Schema):
+    name: str | None = None
+    parent_id: UUID | None = None

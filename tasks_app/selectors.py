@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -153,3 +154,33 @@ def models_for_listing(*, include_retired: bool) -> QuerySet[LLMModel]:
     if not include_retired:
         models = models.filter(retired__isnull=True)
     return models.order_by("provider", "alias")
+
+
+def tags_of(*, project_id: UUID, entity_type: str) -> list[Tag]:
+    """Every tag of one kind in the project, ordered so roots page by id."""
+    return list(
+        Tag.objects.filter(project_id=project_id, entity_type=entity_type).order_by(
+            "id"
+        )
+    )
+
+
+def tag_in_project(*, project_id: UUID, tag_id: UUID) -> Tag | None:
+    return Tag.objects.filter(pk=tag_id, project_id=project_id).first()
+
+
+def tagged_entities(*, tag_ids: list[UUID], entity_type: str) -> dict[UUID, list[UUID]]:
+    """Ids of live tasks (or revisions of live tasks) carrying each tag."""
+    result: dict[UUID, list[UUID]] = {}
+    rows: QuerySet[Any, tuple[UUID, UUID]]
+    if entity_type == Tag.EntityType.TASK:
+        rows = Task.tags.through.objects.filter(
+            tag_id__in=tag_ids, task__deleted__isnull=True
+        ).values_list("tag_id", "task_id")
+    else:
+        rows = TaskRevision.tags.through.objects.filter(
+            tag_id__in=tag_ids, taskrevision__task__deleted__isnull=True
+        ).values_list("tag_id", "taskrevision_id")
+    for tag_id, entity_id in rows.order_by("tag_id", "id"):
+        result.setdefault(tag_id, []).append(entity_id)
+    return result

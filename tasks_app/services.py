@@ -543,3 +543,134 @@ def task_access_token_rotate(*, task: Task) -> str:
     task.access_token_hash = digest
     task.save(update_fields=["access_token_encrypted", "access_token_hash"])
     return token
+
+
+# Tags --------------------------------------------------------------------------
+
+TAG_NAME = re.compile(r"^[A-Za-z0-9]{1,15}$")
+
+
+def _validate_tag_name(name: str) -> str:
+    if not isinstance(name, str) or not TAG_NAME.match(name):
+        raise Invalid(
+            "A tag name has 1 to 15 letters or digits (no spaces or punctuation).",
+            field="name",
+        )
+    return name
+
+
+def _ensure_unique_sibling(
+    *,
+    project: Project,
+    entity_type: str,
+    parent_id: UUID | None,
+    name: str,
+    exclude=None,
+) -> None:
+    siblings = Tag.objects.filter(
+        project=project, entity_type=entity_type, parent_id=parent_id, name=name
+    )
+    if exclude is not None:
+        siblings = siblings.exclude(pk=exclude)
+    if siblings.exists():
+        raise Invalid(f"A sibling tag is already named {name}.", field="name")
+
+
+@transaction.atomic
+def tag_create(
+    *, project: Project, name: str, entity_type: str, parent_id: UUID | None = None
+) -> Tag:
+    _validate_tag_name(name)
+    if parent_id is not None:
+        parent = Tag.objects.filter(pk=parent_id).first()
+        if parent is None or parent.project_id != project.pk:
+            raise Invalid("The parent tag is not in this project.", field="parent_id")
+        if parent.entity_type != entity_type:
+            raise Invalid(
+                f"The parent tag is a {parent.entity_type} tag; a child must share "
+                "its entity type.",
+                field="parent_id",
+            )
+    _ensure_unique_sibling(
+        project=project, entity_type=entity_type, parent_id=parent_id, name=name
+    )
+    return Tag.objects.create(
+        project=project, name=name, entity_type=entity_type, parent_id=parent_id
+    )
+
+
+def tag_rename(*, tag: Tag, name: str) -> Tag:
+    _validate_tag_name(name)
+    _ensure_unique_sibling(
+        project=tag.project,
+        entity_type=tag.entity_type,
+        parent_id=tag.parent_id,
+        name=name,
+        exclude=tag.pk,
+    )
+    tag.name = name
+    tag.save(update_fields=["name"])
+    return tag
+
+
+def tag_delete(*, tag: Tag) -> None:
+    """Delete the tag, its descendants and every assignment of them."""
+    tag.delete()
+
+
+# Task members (IAM) -------------------------------------------------------------
+
+# Which permission touching each role needs (api.md §7.3).
+_ADD_PERMISSION: dict[str, str] = {
+    TaskRole.OWNER: "add_owner",
+    TaskRole.EDITOR: "add_editor",
+    TaskRole.VIEWER: "add_member",
+}
+_REMOVE_PERMISSION: dict[str, str] = {
+    TaskRole.OWNER: "remove_owner",
+    TaskRole.EDITOR: "remove_editor",
+    TaskRole.VIEWER: "remove_member",
+}
+
+
+def permissions_needed(
+    *, current: list[str], add: list[str], remove: list[str], remove_all: bool
+) -> list[str]:
+    needed: list[str] = []
+    removed = set(current) if remove_all else set(remove) & set(current)
+    for role in sorted(removed):
+        needed.append(_REMOVE_PERMISSION[role])
+    for role in add:
+        if role not in current or role in removed:
+            needed.append(_ADD_PERMISSION[role])
+    return list(dict.fromkeys(needed))
+
+
+def resulting_roles(
+    *, current: list[str], add: list[str], remove: list[str], remove_all: bool
+) -> list[str]:
+    roles = [] if remove_all else [role for role in current if role not in remove]
+    for role in add:
+        if role not in roles:
+            roles.append(role)
+    return roles
+
+
+@transaction.atomic
+def task_member_set_role(
+    *, task: Task, subject_type: str, subject_id: UUID, role: str | None
+) -> None:
+    """Give the subject exactly `role` on the task, or no direct role (None)."""
+    grants = TaskMember.objects.filter(
+        task=task, subject_type=subject_type, subject_id=subject_id
+    )
+    if role is None:
+        grants.delete()
+    else:
+        TaskMember.objects.update_or_create(
+            task=task,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            defaults={"role": role},
+        )
+    Task.objects.filter(pk=task.pk).update(modified=timezone.now())

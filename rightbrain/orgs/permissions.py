@@ -43,6 +43,7 @@ class Perm(StrEnum):
     # Project
     PROJECT_VIEW = "project.view"
     PROJECT_CREATE_TASK = "project.create_task"
+    PROJECT_MANAGE_TAGS = "project.manage_tags"
     PROJECT_MANAGE_CREDENTIALS = "project.manage_credentials"
     # Task (spec: domain.md §9.1)
     TASK_VIEW = "view"
@@ -58,7 +59,11 @@ class Perm(StrEnum):
 
 
 _VIEWER = frozenset({Perm.ORG_VIEW, Perm.PROJECT_VIEW})
-_EDITOR = _VIEWER | {Perm.PROJECT_CREATE_TASK, Perm.PROJECT_MANAGE_CREDENTIALS}
+_EDITOR = _VIEWER | {
+    Perm.PROJECT_CREATE_TASK,
+    Perm.PROJECT_MANAGE_TAGS,
+    Perm.PROJECT_MANAGE_CREDENTIALS,
+}
 _ADMIN = _EDITOR | {Perm.ORG_MANAGE_MEMBERS, Perm.ORG_MANAGE_PROJECTS, Perm.ORG_RENAME}
 _OWNER = _ADMIN | {Perm.ORG_MANAGE_OWNERS}
 

@@ -6,21 +6,27 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
-from ninja.errors import HttpError
 
 from rightbrain.errors import Forbidden, Invalid
-from rightbrain.orgs.auth import Principal, project_access_for_principal
-from rightbrain.orgs.permissions import Perm, role_allows, task_role_allows
-from rightbrain.orgs.selectors import ProjectAccess
+from rightbrain.orgs.permissions import Perm, task_role_allows
 from rightbrain.orgs.tokens import decrypt_secret
 from tasks_app import selectors, services
+from tasks_app.api.common import (
+    ERRORS,
+    PROJECT,
+    member_access,
+    page_limit_of,
+    principal_of,
+    project_access,
+    task_for_caller,
+)
+from tasks_app.api.tags import tag_out
 from tasks_app.input_processors import PROCESSORS
-from tasks_app.models import LLMModel, Tag, Task, TaskRevision
+from tasks_app.models import LLMModel, Task, TaskRevision
 from tasks_app.permissions import effective_task_role, subject_keys
 from tasks_app.schemas import (
-    ErrorResponse,
     InputProcessorOut,
     LLMModelOut,
     MalformedResourceIdentifierErrorResponse,
@@ -31,86 +37,6 @@ from tasks_app.schemas import (
 )
 
 router = Router(tags=["tasks"])
-
-# Every route is project-scoped; the prefix carries path parameters.
-PROJECT = "/v1/org/{org_id}/project/{project_id}"
-
-MAX_PAGE_LIMIT = 1000
-ERRORS: dict[int, Any] = {
-    400: ErrorResponse,
-    401: ErrorResponse,
-    403: ErrorResponse,
-    404: ErrorResponse,
-    422: ErrorResponse,
-    500: ErrorResponse,
-}
-
-
-# Access ----------------------------------------------------------------------
-
-
-def principal_of(request: HttpRequest) -> Principal:
-    return request.auth  # type: ignore[attr-defined]
-
-
-def project_access(
-    request: HttpRequest, org_id: UUID, project_id: UUID
-) -> ProjectAccess:
-    access = project_access_for_principal(
-        principal_of(request), org_id=org_id, project_id=project_id
-    )
-    if access is None:
-        raise Http404("No such project.")
-    return access
-
-
-def member_access(
-    request: HttpRequest, org_id: UUID, project_id: UUID, perm: Perm = Perm.PROJECT_VIEW
-) -> ProjectAccess:
-    """The project for project-wide endpoints: members only (others get 404)."""
-    access = project_access(request, org_id, project_id)
-    if not access.role:
-        raise Http404("No such project.")
-    if not role_allows(access.role, perm):
-        raise Forbidden("Your role in this project does not allow this.")
-    return access
-
-
-def task_for_caller(
-    request: HttpRequest,
-    org_id: UUID,
-    project_id: UUID,
-    task_id: UUID,
-    perm: Perm,
-    **detail: Any,
-) -> tuple[Task, str | None, ProjectAccess]:
-    """The task, the caller's role on it and the project; 404 when invisible,
-    403 when visible but `perm` is not held."""
-    principal = principal_of(request)
-    access = project_access(request, org_id, project_id)
-    keys = subject_keys(principal, access)
-    task = selectors.task_detail(
-        project_id=project_id, task_id=task_id, grant_keys=keys, **detail
-    )
-    if task is None:
-        raise Http404("No such task.")
-    role = effective_task_role(
-        task=task,
-        principal=principal,
-        access=access,
-        grants=task.caller_grants,  # type: ignore[attr-defined]
-    )
-    if role is None:
-        raise Http404("No such task.")
-    if not task_role_allows(role, perm):
-        raise Forbidden(f"You need the {perm} permission on this task.")
-    return task, role, access
-
-
-def page_limit_of(value: int) -> int:
-    if value < 1:
-        raise HttpError(400, "page_limit must be at least 1.")
-    return min(value, MAX_PAGE_LIMIT)
 
 
 # Serialisation ------------------------------------------------------------------
@@ -144,19 +70,6 @@ def model_out(model: LLMModel) -> dict[str, Any]:
             }
             for comment in getattr(model, "active_comments", [])
         ],
-    }
-
-
-def tag_out(tag: Tag) -> dict[str, Any]:
-    return {
-        "id": tag.pk,
-        "name": tag.name,
-        "entity_type": tag.entity_type,
-        "parent_id": tag.parent_id,
-        "project_id": tag.project_id,
-        "created_at": tag.created_at,
-        "is_project_tag": tag.is_project_tag,
-        "is_global_tag": False,
     }
 
 

@@ -1,0 +1,15 @@
+"""The tasks app's JSON API: tasks, tags and task IAM on one router."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+from tasks_app.api.tags import router as tags_router
+from tasks_app.api.tasks import router as tasks_router
+
+router = Router()
+# Tag routes first: `/task/tag` must not be read as the task with id "tag".
+router.add_router("", tags_router)
+router.add_router("", tasks_router)
+
+__all__ = ["router"]
