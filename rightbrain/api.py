@@ -94,6 +94,9 @@ def _invalid_envelope(request: HttpRequest, exc: ValidationError) -> HttpRespons
         }
         for error in exc.errors
     ]
+    if _is_iam_style(request):
+        # The IAM endpoints and the credit report answer HTTPValidationError.
+        return api.create_response(request, {"detail": detail}, status=422)
     return error_response(request, 400, detail, "The request is malformed.")
 
 

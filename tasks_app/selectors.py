@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from rightbrain.errors import BadRequest
+from rightbrain.orgs.models import Membership, Organization, Project, User
 from tasks_app.models import (
     ActiveRevision,
     LLMModel,
@@ -183,4 +184,42 @@ def tagged_entities(*, tag_ids: list[UUID], entity_type: str) -> dict[UUID, list
         ).values_list("tag_id", "taskrevision_id")
     for tag_id, entity_id in rows.order_by("tag_id", "id"):
         result.setdefault(tag_id, []).append(entity_id)
+    return result
+
+
+def task_grants(*, task: Task, subject_type: str | None = None) -> QuerySet[TaskMember]:
+    """A task's direct grants in a stable order (the IAM list's cursor order)."""
+    grants = TaskMember.objects.filter(task=task)
+    if subject_type is not None:
+        grants = grants.filter(subject_type=subject_type)
+    return grants.order_by("subject_type", "subject_id")
+
+
+def subject_names(*, grants: list[TaskMember]) -> dict[str, tuple[str, int]]:
+    """member → (display name, number of people it stands for), in ≤ 4 queries."""
+    ids: dict[str, list[UUID]] = {}
+    for grant in grants:
+        ids.setdefault(grant.subject_type, []).append(grant.subject_id)
+    result: dict[str, tuple[str, int]] = {}
+    for user in User.objects.filter(pk__in=ids.get("user", [])):
+        result[f"user:{user.pk}"] = (user.name or user.email, 1)
+    org_ids = set(ids.get("organization", []))
+    projects = list(Project.objects.filter(pk__in=ids.get("project", [])))
+    org_ids |= {project.organization_id for project in projects}
+    sizes = dict(
+        Membership.objects.filter(organization_id__in=org_ids)
+        .values("organization_id")
+        .annotate(n=Count("id"))
+        .values_list("organization_id", "n")
+    )
+    for organization in Organization.objects.filter(pk__in=ids.get("organization", [])):
+        result[f"organization:{organization.pk}"] = (
+            organization.name,
+            sizes.get(organization.pk, 0),
+        )
+    for project in projects:
+        result[f"project:{project.pk}"] = (
+            project.name,
+            sizes.get(project.organization_id, 0),
+        )
     return result

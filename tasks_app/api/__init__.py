@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja import Router
 
+from tasks_app.api.iam import router as iam_router
 from tasks_app.api.tags import router as tags_router
 from tasks_app.api.tasks import router as tasks_router
 
@@ -11,5 +12,6 @@ router = Router()
 # Tag routes first: `/task/tag` must not be read as the task with id "tag".
 router.add_router("", tags_router)
 router.add_router("", tasks_router)
+router.add_router("", iam_router)
 
 __all__ = ["router"]
