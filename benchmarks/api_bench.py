@@ -97,6 +97,8 @@ def main() -> None:
 
     setup_test_environment()
     settings.DEBUG = False
+    # Its own database, so a test run on the same server cannot collide with it.
+    connection.settings_dict["TEST"]["NAME"] = "rightbrain_api_bench"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         organization, project, model, tasks, secret = _fill(args.tasks)
