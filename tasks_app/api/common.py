@@ -74,6 +74,8 @@ def task_for_caller(
     403 when visible but `perm` is not held."""
     principal = principal_of(request)
     access = project_access(request, org_id, project_id)
+    if principal.task_id is not None:
+        raise Forbidden("A task access token can only run its task and read its runs.")
     keys = subject_keys(principal, access)
     task = selectors.task_detail(
         project_id=project_id, task_id=task_id, grant_keys=keys, **detail
