@@ -16,6 +16,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from rightbrain.errors import DomainError
+from rightbrain.orgs.api import router as credentials_router
 from rightbrain.orgs.auth import BearerAuth
 from tasks_app.api import router as tasks_router
 
@@ -136,3 +137,4 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("", tasks_router)
+api.add_router("", credentials_router)

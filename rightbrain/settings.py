@@ -125,6 +125,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "rightbrain.orgs",
+    # After orgs: its token models point at our OAuth client model.
+    "oauth2_provider",
     "tasks_app",
     "runs_app",
     "sharing",
@@ -216,6 +218,47 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_ADAPTER = "rightbrain.orgs.adapters.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+
+# OAuth 2.0 (django-oauth-toolkit, api.md §12.3). OAuth clients are our own model
+# (rightbrain/orgs/models.py: OAuthClient); the validator and server class in
+# rightbrain/orgs/oauth.py add the rules DOT leaves open: grant types as a list,
+# PKCE for public clients and S256 only, refresh tokens only for `offline_access`.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "orgs.OAuthClient"
+# The legacy implicit grant can be stored on a client but is refused at the
+# authorize endpoint unless this is on.
+OAUTH_ALLOW_IMPLICIT = env_bool("OAUTH_ALLOW_IMPLICIT", False)
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "rightbrain.orgs.oauth.Validator",
+    "OAUTH2_SERVER_CLASS": "rightbrain.orgs.oauth.Server",
+    "ACCESS_TOKEN_GENERATOR": "rightbrain.orgs.oauth.access_token_generator",
+    "REFRESH_TOKEN_GENERATOR": "rightbrain.orgs.oauth.refresh_token_generator",
+    "APPLICATION_ADMIN_CLASS": "rightbrain.orgs.admin.OAuthClientAdmin",
+    "SCOPES": {"offline_access": "Stay signed in: refresh access without asking again"},
+    # No scope unless asked for: a refresh token needs `offline_access` explicitly.
+    "DEFAULT_SCOPES": [],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    # Replaying a rotated refresh token revokes its whole family.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # The validator narrows this to public clients; confidential clients may add PKCE.
+    "PKCE_REQUIRED": True,
+    # Clients register https, loopback http and custom-scheme URIs; each client
+    # allows the schemes it registered (OAuthClient.get_allowed_schemes).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "OIDC_ISS_ENDPOINT": SITE_ROOT,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": not OAUTH_ALLOW_IMPLICIT,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    # Tokens are stored as SHA-256 digests only.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
 
 # E-mail: printed to the console unless a backend is configured. SMTP options apply
 # only to the SMTP backend (other backends refuse options they do not know).

@@ -93,3 +93,16 @@ def api(personas, project_base):
         return ApiClient(secret, base or project_base)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings, request):
+    # Each test gets an empty in-process cache, so rate limits and cooldowns
+    # (allauth's, ours) never leak between tests or between runs that share a
+    # Redis server. Tests of Redis itself talk to it directly.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": request.node.nodeid,
+        }
+    }

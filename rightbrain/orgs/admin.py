@@ -3,7 +3,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from rightbrain.orgs.models import Invitation, Membership, Organization, Project, User
+from rightbrain.orgs.models import (
+    ApiKey,
+    Invitation,
+    Membership,
+    Organization,
+    Project,
+    User,
+)
+from rightbrain.orgs.services import api_key_revoke
 
 
 class MembershipInline(admin.TabularInline):
@@ -97,3 +105,76 @@ class InvitationAdmin(admin.ModelAdmin):
         if obj.revoked_at:
             return "withdrawn"
         return "pending" if obj.is_pending else "expired"
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created where they can be shown once: the dashboard, the API or
+    `manage.py create_api_key`. Here they can be inspected and revoked."""
+
+    list_display = [
+        "name",
+        "prefix",
+        "user",
+        "project",
+        "created",
+        "last_used",
+        "active",
+    ]
+    list_select_related = ["user", "project"]
+    search_fields = ["name", "prefix", "user__email", "project__name"]
+    fields = readonly_fields = (
+        "name",
+        "prefix",
+        "user",
+        "project",
+        "created",
+        "last_used",
+        "revoked_at",
+    )
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(boolean=True)
+    def active(self, obj: ApiKey) -> bool:
+        return obj.revoked_at is None
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request, queryset) -> None:
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+
+
+class OAuthClientAdmin(admin.ModelAdmin):
+    """django-oauth-toolkit registers this (its APPLICATION_ADMIN_CLASS setting).
+
+    Read-only: clients are created and changed through the dashboard or the API,
+    which validate them and show secrets once. Deleting one revokes its tokens.
+    """
+
+    list_display = ["name", "project", "acts_as", "client_type", "user", "created"]
+    list_filter = ["acts_as", "client_type"]
+    list_select_related = ["project", "user"]
+    search_fields = ["name", "client_id", "project__name", "user__email"]
+    fields = [
+        "id",
+        "name",
+        "description",
+        "project",
+        "user",
+        "acts_as",
+        "client_type",
+        "client_id",
+        "grant_types",
+        "redirect_uris",
+        "created",
+        "updated",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -15,10 +15,18 @@ from uuid import UUID
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.common import Request as OAuthlibRequest
 
-from rightbrain.orgs.models import ApiKey, Membership, Project, User
+from rightbrain.orgs.models import ApiKey, Membership, OAuthClient, Project, User
+from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.selectors import ProjectAccess
 from rightbrain.orgs.tokens import hash_token
+
+# OAuth tokens carry a prefix (rightbrain/orgs/oauth.py makes them) so that
+# resolving any other kind of token costs no OAuth query.
+OAUTH_ACCESS_TOKEN_PREFIX = "rbo_"
+OAUTH_REFRESH_TOKEN_PREFIX = "rbr_"
 
 # Writing last_used on every request would turn each read into a write; once a
 # minute is precise enough for "last used".
@@ -68,6 +76,45 @@ def api_key_principal(token: str) -> Principal | None:
 
 
 register_bearer_resolver(api_key_principal)
+
+
+def oauth_principal(token: str) -> Principal | None:
+    """An OAuth 2.0 access token, checked by django-oauth-toolkit's validator
+    (known, unexpired, client usable); None (→ 401) otherwise.
+
+    * authorization code (and its refreshes): the person who consented, limited
+      to the client's project;
+    * client credentials of a `project` client: a service account with the
+      editor role in the client's project;
+    * client credentials of a `user` client: the person who created the client.
+    """
+    if not token.startswith(OAUTH_ACCESS_TOKEN_PREFIX):
+        return None
+    request = OAuthlibRequest("")
+    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
+    if not validator.validate_bearer_token(token, [], request):
+        return None
+    access_token = request.access_token
+    client = access_token.application
+    if client is None:
+        return None
+    if access_token.user is not None:
+        user = access_token.user
+    elif client.acts_as == OAuthClient.ActsAs.PROJECT:
+        return Principal(
+            user=None,
+            project_id=client.project_id,
+            service_role=Role.EDITOR,
+            credential="oauth",
+        )
+    else:
+        user = client.user
+    if user is None or not user.is_active:
+        return None
+    return Principal(user=user, project_id=client.project_id, credential="oauth")
+
+
+register_bearer_resolver(oauth_principal)
 
 
 class BearerAuth(HttpBearer):

@@ -5,9 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import F, Model, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from rightbrain.orgs.models import Invitation, Membership, Organization, Project, User
+from rightbrain.errors import BadRequest
+from rightbrain.orgs.models import (
+    ApiKey,
+    Invitation,
+    Membership,
+    OAuthClient,
+    Organization,
+    Project,
+    User,
+)
+from rightbrain.orgs.permissions import Perm, role_allows
 from rightbrain.orgs.tokens import hash_token
 
 
@@ -114,3 +124,53 @@ def invitation_for_token(*, token: str) -> Invitation | None:
         .filter(token_hash=hash_token(token))
         .first()
     )
+
+
+# Credentials ---------------------------------------------------------------------
+#
+# Who sees which credentials of a project (everyone here holds
+# PROJECT_MANAGE_CREDENTIALS): an API key or a `user` OAuth client acts as the
+# person who made it, so editors see only their own, plus the project's service
+# clients; admins and owners, who manage everything in every project, see all.
+
+
+def sees_all_credentials(role: str) -> bool:
+    return role_allows(role, Perm.ORG_MANAGE_PROJECTS)
+
+
+def may_change_oauth_client(*, client: OAuthClient, user: User) -> bool:
+    """A new secret or redirect URI for a client that acts as someone would let
+    the changer act as them: only its creator may change a `user` client."""
+    return client.acts_as == OAuthClient.ActsAs.PROJECT or client.user_id == user.pk
+
+
+def api_keys_for(*, project: Project, user: User, role: str) -> QuerySet[ApiKey]:
+    """The project's active keys the person may see, newest first."""
+    keys = ApiKey.objects.filter(project=project, revoked_at__isnull=True)
+    if not sees_all_credentials(role):
+        keys = keys.filter(user=user)
+    return keys.select_related("user").order_by("-created", "-id")
+
+
+def oauth_clients_for(
+    *, project: Project, user: User, role: str
+) -> QuerySet[OAuthClient]:
+    """The project's OAuth clients the person may see, newest first."""
+    clients = OAuthClient.objects.filter(project=project)
+    if not sees_all_credentials(role):
+        clients = clients.filter(Q(acts_as=OAuthClient.ActsAs.PROJECT) | Q(user=user))
+    return clients.select_related("user").order_by("-created", "-id")
+
+
+def page_after[M: Model](
+    items: QuerySet[M], *, cursor: UUID | None, limit: int
+) -> tuple[list[M], bool]:
+    """One page of `items` (ordered newest first by `created`, then `id`) after
+    the item whose id is `cursor`, and whether more follow."""
+    if cursor is not None:
+        anchor = items.filter(pk=cursor).values_list("created", flat=True).first()
+        if anchor is None:
+            raise BadRequest("Unknown cursor.", field="cursor")
+        items = items.filter(Q(created__lt=anchor) | Q(created=anchor, id__lt=cursor))
+    page = list(items[: limit + 1])
+    return page[:limit], len(page) > limit

@@ -7,8 +7,10 @@ keeps an owner".
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,11 +19,14 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from oauth2_provider.generators import generate_client_secret
 
+from rightbrain.errors import Invalid
 from rightbrain.orgs.models import (
     ApiKey,
     Invitation,
     Membership,
+    OAuthClient,
     Organization,
     Project,
     User,
@@ -30,6 +35,8 @@ from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.tokens import hash_token, new_token
 
 DEFAULT_PROJECT_NAME = "Default project"
+# Control characters have no place in names or URIs (and PostgreSQL refuses NUL).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _clean_name(name: str, *, what: str) -> str:
@@ -245,6 +252,8 @@ def api_key_create(*, project: Project, user: User, name: str) -> tuple[ApiKey, 
         )
     if len(name) > 100:
         raise ValidationError({"name": "A key name has at most 100 characters."})
+    if _CONTROL_CHARACTERS.search(name):
+        raise ValidationError({"name": "A key name cannot contain control characters."})
     secret = new_token(API_KEY_PREFIX)
     key = ApiKey.objects.create(
         project=project,
@@ -261,3 +270,231 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     return api_key
+
+
+@transaction.atomic
+def api_key_replace(*, project: Project, user: User, name: str) -> tuple[ApiKey, str]:
+    """Revoke the person's active keys of this name in the project, then issue a
+    new one: for keys a script re-creates on every run (the demo key)."""
+    for api_key in ApiKey.objects.filter(
+        project=project, user=user, name=name, revoked_at__isnull=True
+    ):
+        api_key_revoke(api_key=api_key)
+    return api_key_create(project=project, user=user, name=name)
+
+
+# OAuth clients (api.md §12.1) ----------------------------------------------------
+
+_URI_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# Schemes that would run or read something in the browser instead of reaching an app.
+_REFUSED_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob"}
+MAX_REDIRECT_URI_LENGTH = 2048
+MAX_DESCRIPTION_LENGTH = 2000
+GrantType = OAuthClient.GrantType
+
+
+def _client_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise Invalid("Give the client a name.", field="name")
+    if len(name) > 100:
+        raise Invalid("A client name has at most 100 characters.", field="name")
+    if _CONTROL_CHARACTERS.search(name):
+        raise Invalid("A client name cannot contain control characters.", field="name")
+    return name
+
+
+def _client_description(description: str | None) -> str:
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise Invalid(
+            f"A description has at most {MAX_DESCRIPTION_LENGTH} characters.",
+            field="description",
+        )
+    if _CONTROL_CHARACTERS.search(description.replace("\n", "").replace("\t", "")):
+        raise Invalid(
+            "A description cannot contain control characters.", field="description"
+        )
+    return description
+
+
+def _redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot be registered (api.md §12.1), or None when it can."""
+    if not uri:
+        return "A redirect URI cannot be empty."
+    if len(uri) > MAX_REDIRECT_URI_LENGTH:
+        return f"A redirect URI has at most {MAX_REDIRECT_URI_LENGTH} characters."
+    if _CONTROL_CHARACTERS.search(uri) or any(char.isspace() for char in uri):
+        return "A redirect URI cannot contain spaces or control characters."
+    if "#" in uri:
+        return "A redirect URI cannot have a #fragment."
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+    except ValueError:
+        return "This is not a valid URI."
+    scheme = parts.scheme.lower()
+    if not _URI_SCHEME.match(scheme):
+        return (
+            "A redirect URI must be absolute, such as https://app.example.com/callback."
+        )
+    if scheme in _REFUSED_SCHEMES:
+        return f"The {scheme}: scheme cannot be a redirect URI."
+    if scheme not in {"http", "https"}:
+        # A custom scheme of a native app, such as myapp://oauth/callback.
+        if not (parts.netloc or parts.path.strip("/")):
+            return (
+                "A custom-scheme redirect URI needs a path, such as myapp://callback."
+            )
+        return None
+    if not hostname:
+        return "A redirect URI needs a host."
+    if "@" in parts.netloc:
+        return "A redirect URI cannot carry a user name or password."
+    if scheme == "http" and hostname not in _LOOPBACK_HOSTS:
+        return "Use https:// (http:// is allowed only for localhost and 127.0.0.1)."
+    return None
+
+
+def _redirect_uris(uris: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for index, uri in enumerate(uris):
+        uri = uri.strip()
+        problem = _redirect_uri_problem(uri)
+        if problem:
+            raise Invalid(problem, field=f"redirect_uris.{index}")
+        if uri not in cleaned:
+            cleaned.append(uri)
+    return cleaned
+
+
+def _grant_types(
+    grant_types: list[str], *, redirect_uris: list[str], public_client: bool
+) -> list[str]:
+    grants = list(dict.fromkeys(grant_types))
+    if not grants:
+        raise Invalid("Choose at least one grant type.", field="grant_types")
+    unknown = [grant for grant in grants if grant not in GrantType.values]
+    if unknown:
+        raise Invalid(f"Unknown grant type “{unknown[0]}”.", field="grant_types")
+    if GrantType.REFRESH_TOKEN in grants and GrantType.AUTHORIZATION_CODE not in grants:
+        raise Invalid(
+            "refresh_token is only granted together with authorization_code.",
+            field="grant_types",
+        )
+    redirecting = {GrantType.AUTHORIZATION_CODE, GrantType.IMPLICIT} & set(grants)
+    if redirecting and not redirect_uris:
+        raise Invalid(
+            f"{sorted(redirecting)[0]} needs at least one redirect URI.",
+            field="redirect_uris",
+        )
+    if public_client and GrantType.CLIENT_CREDENTIALS in grants:
+        raise Invalid(
+            "A public client has no secret, so it cannot use client_credentials.",
+            field="grant_types",
+        )
+    return grants
+
+
+def oauth_client_create(
+    *,
+    project: Project,
+    created_by: User,
+    name: str,
+    description: str | None = None,
+    grant_types: list[str] | None = None,
+    redirect_uris: list[str] | None = None,
+    client_type: str = OAuthClient.ActsAs.USER,
+    public_client: bool = False,
+) -> tuple[OAuthClient, str | None]:
+    """A new client and its secret, returned here and never again (None for a
+    public client, which has no secret)."""
+    if client_type not in OAuthClient.ActsAs.values:
+        raise Invalid("client_type is user or project.", field="client_type")
+    uris = _redirect_uris(redirect_uris or [])
+    client = OAuthClient(
+        project=project,
+        user=created_by,
+        name=_client_name(name),
+        description=_client_description(description),
+        grant_types=_grant_types(
+            [GrantType.CLIENT_CREDENTIALS] if grant_types is None else grant_types,
+            redirect_uris=uris,
+            public_client=public_client,
+        ),
+        redirect_uris=" ".join(uris),
+        acts_as=client_type,
+        client_type=OAuthClient.CLIENT_PUBLIC
+        if public_client
+        else OAuthClient.CLIENT_CONFIDENTIAL,
+    )
+    secret = None if public_client else generate_client_secret()
+    # DOT hashes the secret when the row is saved.
+    client.client_secret = secret or ""
+    client.hash_client_secret = not public_client
+    client.save()
+    return client, secret
+
+
+def oauth_client_update(
+    *,
+    client: OAuthClient,
+    name: str | None = None,
+    description: str | None = None,
+    grant_types: list[str] | None = None,
+    redirect_uris: list[str] | None = None,
+    client_type: str | None = None,
+) -> OAuthClient:
+    """Change what was given (None leaves a field as it is), all or nothing.
+
+    The client id, the secret and the client type never change; tokens already
+    issued stay valid.
+    """
+    if client_type is not None and client_type != client.acts_as:
+        raise Invalid(
+            f"client_type cannot be changed (this client is a {client.acts_as} "
+            "client). Create a new client instead.",
+            field="client_type",
+        )
+    new_name = client.name if name is None else _client_name(name)
+    new_description = (
+        client.description if description is None else _client_description(description)
+    )
+    uris = (
+        client.redirect_uri_list
+        if redirect_uris is None
+        else _redirect_uris(redirect_uris)
+    )
+    grants = _grant_types(
+        client.grant_types if grant_types is None else grant_types,
+        redirect_uris=uris,
+        public_client=client.public_client,
+    )
+    client.name = new_name
+    client.description = new_description
+    client.redirect_uris = " ".join(uris)
+    client.grant_types = grants
+    client.save(
+        update_fields=["name", "description", "redirect_uris", "grant_types", "updated"]
+    )
+    return client
+
+
+def oauth_client_regenerate_secret(*, client: OAuthClient) -> str:
+    """A new secret, returned once; the old one stops working at once."""
+    if client.public_client:
+        raise Invalid(
+            "A public client has no secret to regenerate; it proves itself with PKCE."
+        )
+    secret = generate_client_secret()
+    client.client_secret = secret
+    client.hash_client_secret = True
+    client.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+    return secret
+
+
+def oauth_client_delete(*, client: OAuthClient) -> None:
+    """Delete the client; its access and refresh tokens and pending authorization
+    codes go with it (the token tables cascade), so they stop working at once."""
+    client.delete()

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from rightbrain.orgs import views
+from rightbrain.orgs import credentials_views, views
+
+API_CLIENTS = "projects/<uuid:project_id>/api-clients"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -52,4 +54,37 @@ urlpatterns = [
         name="console_project_restore",
     ),
     path("invitations/<str:token>", views.invitation_accept, name="invitation_accept"),
+    # Settings → API clients (dashboard.md §8)
+    path("preferences", credentials_views.preferences, name="preferences"),
+    path(API_CLIENTS, credentials_views.api_clients, name="api_clients"),
+    path(
+        API_CLIENTS + "/keys/new",
+        credentials_views.api_key_create,
+        name="api_key_create",
+    ),
+    path(
+        API_CLIENTS + "/keys/<uuid:key_id>/revoke",
+        credentials_views.api_key_revoke,
+        name="api_key_revoke",
+    ),
+    path(
+        API_CLIENTS + "/oauth/new",
+        credentials_views.oauth_client_create,
+        name="oauth_client_create",
+    ),
+    path(
+        API_CLIENTS + "/oauth/<uuid:client_id>/edit",
+        credentials_views.oauth_client_edit,
+        name="oauth_client_edit",
+    ),
+    path(
+        API_CLIENTS + "/oauth/<uuid:client_id>/secret",
+        credentials_views.oauth_client_regenerate_secret,
+        name="oauth_client_regenerate_secret",
+    ),
+    path(
+        API_CLIENTS + "/oauth/<uuid:client_id>/delete",
+        credentials_views.oauth_client_delete,
+        name="oauth_client_delete",
+    ),
 ]

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from rightbrain.orgs.models import Membership, Organization, Project, User
+from rightbrain.orgs.models import ApiKey, Membership, Organization, Project, User
+from tests.helpers import ApiClient
 
 
 def _seed(*args) -> str:
@@ -37,9 +38,30 @@ def test_seed_demo_is_idempotent_and_prints_json():
     first = json.loads(_seed("--json"))
     second = json.loads(_seed("--json"))
 
-    assert first == second
     assert set(first) == {"username", "password", "org_id", "project_id", "api_key"}
+    # Keys are shown once, so each run issues a new one; everything else is stable.
+    assert {k: v for k, v in first.items() if k != "api_key"} == {
+        k: v for k, v in second.items() if k != "api_key"
+    }
     assert User.objects.filter(email=first["username"]).count() == 1
     assert Organization.objects.filter(pk=first["org_id"]).count() == 1
     assert Membership.objects.get(user__email=first["username"]).role == "owner"
     assert Project.objects.filter(organization_id=first["org_id"]).count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_api_key_authenticates_and_replaces_the_previous_one():
+    first = json.loads(_seed("--json"))
+    second = json.loads(_seed("--json"))
+    base = f"/api/v1/org/{second['org_id']}/project/{second['project_id']}"
+
+    assert ApiClient(second["api_key"], base).get("/task").status_code == 200
+    assert ApiClient(first["api_key"], base).get("/task").status_code == 401
+    assert ApiKey.objects.filter(name="Demo key", revoked_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_the_api_key_in_plain_output():
+    output = _seed()
+    key = next(line for line in output.splitlines() if "API key:" in line)
+    assert "rbk_" in key

@@ -1,7 +1,9 @@
-"""Create (or refresh) the demo account, organisation and project.
+"""Create (or refresh) the demo account, organisation, project and API key.
 
 Safe to run any number of times: it finds what exists and creates only what is
-missing, and resets the demo password so the printed login always works.
+missing, and resets the demo password so the printed login always works. API
+keys are stored as digests and shown once, so each run revokes the demo user's
+previous "Demo key" and prints a fresh one.
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ from django.db import transaction
 
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.permissions import Role
+from rightbrain.orgs.services import api_key_replace
 
 DEMO_EMAIL = "demo@rightbrain.local"
 DEMO_PASSWORD = "rightbrain-demo"
 DEMO_ORGANIZATION = "Demo organisation"
 DEMO_PROJECT = "Demo project"
+DEMO_KEY_NAME = "Demo key"
 
 
 class Command(BaseCommand):
-    help = "Create the demo user, organisation and project, and print the login."
+    help = (
+        "Create the demo user, organisation and project, and print the login and "
+        "a working API key. Keys are shown only once, so every run revokes the "
+        f"demo user's previous “{DEMO_KEY_NAME}” and issues a new one."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -61,13 +69,16 @@ class Command(BaseCommand):
         if project.archived_at is not None:
             project.archived_at = None
             project.save(update_fields=["archived_at"])
+        _api_key, secret = api_key_replace(
+            project=project, user=user, name=DEMO_KEY_NAME
+        )
 
         result = {
             "username": DEMO_EMAIL,
             "password": DEMO_PASSWORD,
             "org_id": str(organization.pk),
             "project_id": str(project.pk),
-            "api_key": None,
+            "api_key": secret,
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
@@ -79,6 +90,8 @@ class Command(BaseCommand):
                     f"  Sign in:    {result['username']} / {result['password']}",
                     f"  Org id:     {result['org_id']}",
                     f"  Project id: {result['project_id']}",
+                    f"  API key:    {result['api_key']}  (shown once; a new run "
+                    "replaces it)",
                 ]
             )
         )
