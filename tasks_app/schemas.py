@@ -9,25 +9,10 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import Field
 
+from rightbrain.api_common import PaginationDetails
+
 OutputModality = Literal["json", "image", "audio", "pdf", "text", "csv"]
 RunVisibility = Literal["owner_only", "editors_and_owners", "all_viewers"]
-
-
-class ErrorDetailItem(Schema):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ErrorResponse(Schema):
-    detail: str | list[ErrorDetailItem]
-    type: (
-        Literal[
-            "validation_error", "authorization_error", "resource_error", "server_error"
-        ]
-        | None
-    ) = None
-    msg: str | None = None
 
 
 class LLMModelCommentOut(Schema):
@@ -225,12 +210,6 @@ class MalformedResourceIdentifierErrorResponse(Schema):
     message: str
     reason: Literal["MALFORMED_RESOURCE_IDENTIFIER"]
     malformedResourceIdentifierError: MalformedResourceIdentifierError  # noqa: N815
-
-
-class PaginationDetails(Schema):
-    next_cursor: str | None = None
-    has_next: bool | None = False
-    page_limit: int | None = None
 
 
 class PaginatedTagResultSet(Schema):

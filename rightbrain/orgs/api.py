@@ -16,9 +16,14 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from ninja.errors import HttpError
 from pydantic import ConfigDict
 
+from rightbrain.api_common import (
+    ERRORS,
+    PROJECT,
+    PaginationDetails,
+    page_limit_of,
+)
 from rightbrain.errors import Forbidden, Invalid
 from rightbrain.orgs import selectors, services
 from rightbrain.orgs.auth import Principal, project_access_for_principal
@@ -27,49 +32,6 @@ from rightbrain.orgs.permissions import Perm, role_allows
 from rightbrain.orgs.selectors import ProjectAccess
 
 router = Router(tags=["credentials"])
-
-# Every route is project-scoped; the prefix carries path parameters.
-PROJECT = "/v1/org/{org_id}/project/{project_id}"
-MAX_PAGE_LIMIT = 1000
-
-
-# Schemas ----------------------------------------------------------------------------
-#
-# ErrorResponse and PaginationDetails are the product-wide shapes of api.md §1.3-1.4
-# (tasks_app declares the same ones; orgs sits below it and cannot import them).
-
-
-class ErrorDetailItem(Schema):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ErrorResponse(Schema):
-    detail: str | list[ErrorDetailItem]
-    type: (
-        Literal[
-            "validation_error", "authorization_error", "resource_error", "server_error"
-        ]
-        | None
-    ) = None
-    msg: str | None = None
-
-
-class PaginationDetails(Schema):
-    next_cursor: str | None = None
-    has_next: bool | None = False
-    page_limit: int | None = None
-
-
-ERRORS: dict[int, Any] = {
-    400: ErrorResponse,
-    401: ErrorResponse,
-    403: ErrorResponse,
-    404: ErrorResponse,
-    422: ErrorResponse,
-    500: ErrorResponse,
-}
 
 GrantTypeName = Literal[
     "client_credentials", "authorization_code", "refresh_token", "implicit"
@@ -179,12 +141,6 @@ def _credentials_access(
     return access, principal.user
 
 
-def _page_limit(value: int) -> int:
-    if value < 1:
-        raise HttpError(400, "page_limit must be at least 1.")
-    return min(value, MAX_PAGE_LIMIT)
-
-
 def _visible_client(
     access: ProjectAccess, user: User, oauth_client_id: UUID
 ) -> OAuthClient:
@@ -265,7 +221,7 @@ def api_key_list(
     request: HttpRequest, org_id: UUID, project_id: UUID, query: Query[ListQuery]
 ):
     access, user = _credentials_access(request, org_id, project_id)
-    limit = _page_limit(query.page_limit)
+    limit = page_limit_of(query.page_limit)
     keys = selectors.api_keys_for(project=access.project, user=user, role=access.role)
     page, has_next = selectors.page_after(keys, cursor=query.cursor, limit=limit)
     return {
@@ -327,7 +283,7 @@ def oauth_client_list(
     request: HttpRequest, org_id: UUID, project_id: UUID, query: Query[ListQuery]
 ):
     access, user = _credentials_access(request, org_id, project_id)
-    limit = _page_limit(query.page_limit)
+    limit = page_limit_of(query.page_limit)
     clients = selectors.oauth_clients_for(
         project=access.project, user=user, role=access.role
     )

@@ -1,5 +1,5 @@
-"""What every project-scoped endpoint shares: the path prefix, the caller, the
-project and task lookups with their 404/403 rules, and the error responses."""
+"""What every task endpoint shares: the caller, and the project and task lookups
+with their 404/403 rules."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
-from ninja.errors import HttpError
 
 from rightbrain.errors import Forbidden
 from rightbrain.orgs.auth import Principal, project_access_for_principal
@@ -16,21 +15,6 @@ from rightbrain.orgs.selectors import ProjectAccess
 from tasks_app import selectors
 from tasks_app.models import Task
 from tasks_app.permissions import effective_task_role, subject_keys
-from tasks_app.schemas import ErrorResponse
-
-# Every route is project-scoped; the prefix carries path parameters.
-PROJECT = "/v1/org/{org_id}/project/{project_id}"
-
-MAX_PAGE_LIMIT = 1000
-ERRORS: dict[int, Any] = {
-    400: ErrorResponse,
-    401: ErrorResponse,
-    403: ErrorResponse,
-    404: ErrorResponse,
-    422: ErrorResponse,
-    500: ErrorResponse,
-}
-
 
 # Access ----------------------------------------------------------------------
 
@@ -93,9 +77,3 @@ def task_for_caller(
     if not task_role_allows(role, perm):
         raise Forbidden(f"You need the {perm} permission on this task.")
     return task, role, access
-
-
-def page_limit_of(value: int) -> int:
-    if value < 1:
-        raise HttpError(400, "page_limit must be at least 1.")
-    return min(value, MAX_PAGE_LIMIT)

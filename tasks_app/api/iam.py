@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from ninja import Router, Schema
 from pydantic import ConfigDict
 
+from rightbrain.api_common import PROJECT, PaginationDetails, page_limit_of
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.permissions import (
     TASK_MATRIX,
@@ -26,7 +27,7 @@ from rightbrain.orgs.permissions import (
     task_role_allows,
 )
 from tasks_app import selectors, services
-from tasks_app.api.common import PROJECT, page_limit_of, principal_of, project_access
+from tasks_app.api.common import principal_of, project_access
 from tasks_app.models import Task, TaskMember
 from tasks_app.permissions import effective_task_role, subject_keys
 
@@ -73,12 +74,6 @@ class IAMMember(Schema):
     name: str | None = None
     avatar_url: str | None = None
     total_subjects: int = 1
-
-
-class PaginationDetails(Schema):
-    next_cursor: str | None = None
-    has_next: bool | None = False
-    page_limit: int | None = None
 
 
 class PaginatedIAMMembers(Schema):

@@ -9,10 +9,11 @@ from uuid import UUID
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Router
 
+from rightbrain.api_common import ERRORS, PROJECT, page_limit_of
 from rightbrain.errors import Invalid
 from rightbrain.orgs.permissions import Perm
 from tasks_app import selectors, services
-from tasks_app.api.common import ERRORS, PROJECT, member_access, page_limit_of
+from tasks_app.api.common import member_access
 from tasks_app.models import Tag
 from tasks_app.schemas import PaginatedTagResultSet, TagCreate, TagOut, TagUpdate
 

@@ -9,15 +9,13 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 
+from rightbrain.api_common import ERRORS, PROJECT, page_limit_of
 from rightbrain.errors import Forbidden, Invalid
 from rightbrain.orgs.permissions import Perm, task_role_allows
 from rightbrain.orgs.tokens import decrypt_secret
 from tasks_app import selectors, services
 from tasks_app.api.common import (
-    ERRORS,
-    PROJECT,
     member_access,
-    page_limit_of,
     principal_of,
     project_access,
     task_for_caller,

@@ -1,0 +1,58 @@
+"""What every API router shares (api.md §1): the project path prefix, the error
+envelope, the pagination details and the page-size rule.
+
+It sits at the bottom of the dependency chain so that every app's router can
+use it; rightbrain/api.py, which mounts those routers, sits at the top.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ninja import Schema
+from ninja.errors import HttpError
+
+# Every project-scoped route spells this prefix: ninja reads path parameters
+# from a route's own path, not from the prefix a router is mounted under.
+PROJECT = "/v1/org/{org_id}/project/{project_id}"
+MAX_PAGE_LIMIT = 1000
+
+
+class ErrorDetailItem(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(Schema):
+    detail: str | list[ErrorDetailItem]
+    type: (
+        Literal[
+            "validation_error", "authorization_error", "resource_error", "server_error"
+        ]
+        | None
+    ) = None
+    msg: str | None = None
+
+
+class PaginationDetails(Schema):
+    next_cursor: str | None = None
+    has_next: bool | None = False
+    page_limit: int | None = None
+
+
+ERRORS: dict[int, Any] = {
+    400: ErrorResponse,
+    401: ErrorResponse,
+    403: ErrorResponse,
+    404: ErrorResponse,
+    422: ErrorResponse,
+    500: ErrorResponse,
+}
+
+
+def page_limit_of(value: int) -> int:
+    """Below 1 is a 400; above the maximum is clamped to it (api.md §1.3)."""
+    if value < 1:
+        raise HttpError(400, "page_limit must be at least 1.")
+    return min(value, MAX_PAGE_LIMIT)
