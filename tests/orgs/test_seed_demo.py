@@ -65,3 +65,21 @@ def test_seed_demo_prints_the_api_key_in_plain_output():
     output = _seed()
     key = next(line for line in output.splitlines() if "API key:" in line)
     assert "rbk_" in key
+
+
+@pytest.mark.django_db
+def test_seed_demo_env_prints_shell_exports_that_work(client):
+    import shlex
+
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in _seed("--env").splitlines()
+    )
+    values = {name: shlex.split(value)[0] for name, value in exports.items()}
+    assert set(values) == {"RB_ORG_ID", "RB_PROJECT_ID", "RB_API_URL", "RB_API_KEY"}
+    response = client.get(
+        f"/api/v1/org/{values['RB_ORG_ID']}/project/{values['RB_PROJECT_ID']}/task",
+        headers={"Authorization": f"Bearer {values['RB_API_KEY']}"},
+    )
+    assert response.status_code == 200
+    assert values["RB_API_URL"].endswith("/api/v1")

@@ -9,8 +9,10 @@ previous "Demo key" and prints a fresh one.
 from __future__ import annotations
 
 import json
+import shlex
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -33,8 +35,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
+        output = parser.add_mutually_exclusive_group()
+        output.add_argument(
             "--json", action="store_true", help="Print the result as one JSON object."
+        )
+        output.add_argument(
+            "--env",
+            action="store_true",
+            help="Print shell exports (RB_ORG_ID, RB_PROJECT_ID, RB_API_URL, "
+            'RB_API_KEY) for eval "$(manage.py seed_demo --env)".',
         )
 
     @transaction.atomic
@@ -82,6 +91,18 @@ class Command(BaseCommand):
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
+            return
+        if options["env"]:
+            api_url = f"{settings.SITE_ROOT}/api/v1"
+            exports = {
+                "RB_ORG_ID": result["org_id"],
+                "RB_PROJECT_ID": result["project_id"],
+                "RB_API_URL": api_url,
+                "RB_API_KEY": secret,
+            }
+            self.stdout.write(
+                "\n".join(f"export {k}={shlex.quote(v)}" for k, v in exports.items())
+            )
             return
         self.stdout.write(
             "\n".join(
