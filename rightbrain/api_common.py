@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from django.http import HttpResponse
 from ninja import Schema
 from ninja.errors import HttpError
 
@@ -56,3 +57,8 @@ def page_limit_of(value: int) -> int:
     if value < 1:
         raise HttpError(400, "page_limit must be at least 1.")
     return min(value, MAX_PAGE_LIMIT)
+
+
+def json_null() -> HttpResponse:
+    """The body of a successful delete: JSON `null` (api.md §3.5, §12.1)."""
+    return HttpResponse(b"null", content_type="application/json")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
@@ -22,6 +22,7 @@ from rightbrain.api_common import (
     ERRORS,
     PROJECT,
     PaginationDetails,
+    json_null,
     page_limit_of,
 )
 from rightbrain.errors import Forbidden, Invalid
@@ -163,11 +164,6 @@ def _changeable_client(
     return client
 
 
-def _json_null() -> HttpResponse:
-    # The spec's body for a successful delete is JSON null.
-    return HttpResponse(b"null", content_type="application/json")
-
-
 # Serialisation ----------------------------------------------------------------------
 
 
@@ -267,7 +263,7 @@ def api_key_revoke(
     if api_key is None:
         raise Http404("No such API key.")
     services.api_key_revoke(api_key=api_key)
-    return _json_null()
+    return json_null()
 
 
 # OAuth clients ----------------------------------------------------------------------
@@ -369,7 +365,7 @@ def oauth_client_delete(
 ):
     access, user = _credentials_access(request, org_id, project_id)
     services.oauth_client_delete(client=_visible_client(access, user, oauth_client_id))
-    return _json_null()
+    return json_null()
 
 
 @router.post(

@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
-from rightbrain.api_common import ERRORS, PROJECT, page_limit_of
+from rightbrain.api_common import ERRORS, PROJECT, json_null, page_limit_of
 from rightbrain.errors import Forbidden, Invalid
 from rightbrain.orgs.permissions import Perm, task_role_allows
 from rightbrain.orgs.tokens import decrypt_secret
@@ -365,8 +365,7 @@ def task_delete(request: HttpRequest, org_id: UUID, project_id: UUID, task_id: s
         request, org_id, project_id, parsed, Perm.TASK_EDIT
     )
     services.task_delete(task=task)
-    # The spec's body for a successful delete is JSON null.
-    return HttpResponse(b"null", content_type="application/json")
+    return json_null()
 
 
 @router.get(
