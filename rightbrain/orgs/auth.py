@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
@@ -139,11 +140,19 @@ def project_access_for_principal(
     """
     if principal.project_id is not None and principal.project_id != project_id:
         return None
-    project = (
-        Project.objects.select_related("organization")
-        .filter(pk=project_id, organization_id=org_id, archived_at__isnull=True)
-        .first()
+    projects = Project.objects.select_related("organization").filter(
+        pk=project_id, organization_id=org_id, archived_at__isnull=True
     )
+    if principal.user is not None and principal.service_role is None:
+        # The caller's role rides along in the same query.
+        projects = projects.annotate(
+            member_role=Subquery(
+                Membership.objects.filter(
+                    user=principal.user, organization_id=OuterRef("organization_id")
+                ).values("role")[:1]
+            )
+        )
+    project = projects.first()
     if project is None:
         return None
     if principal.service_role is not None:
@@ -153,11 +162,7 @@ def project_access_for_principal(
         return ProjectAccess(project, project.organization, "")
     if principal.user is None:
         return None
-    role = (
-        Membership.objects.filter(user=principal.user, organization_id=org_id)
-        .values_list("role", flat=True)
-        .first()
-    )
     # Non-members get an empty role: they may still reach a public task or one
     # shared with them directly; everything project-wide answers them 404.
+    role = project.member_role  # type: ignore[attr-defined]
     return ProjectAccess(project, project.organization, role or "")

@@ -45,14 +45,14 @@ def test_task_list_queries_do_not_grow_with_tasks_and_revisions(
     client.post("/task", new_task())  # warm: stamps last_used on the key
     api("editor").post("/task", new_task())
     client.get("/task")
-    # 1 key + user, 2 project, 3 role, 4 page of tasks, 5 revisions + models,
-    # 6 revision tags, 7 model comments, 8 active revisions, 9 task tags,
-    # 10 caller's grants, 11 total count. (Fallback models' comments add one
+    # 1 key + user, 2 project + role, 3 page of tasks, 4 revisions + models,
+    # 5 revision tags, 6 model comments, 7 active revisions, 8 task tags,
+    # 9 caller's grants, 10 total count. (Fallback models' comments add one
     # query when any listed revision has a fallback.)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         small = client.get("/task")
     _grow(personas, llm, tasks=100, revisions=10)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         big = client.get("/task")
     assert len(small.json()["results"]) == 1
     assert len(big.json()["results"]) == 100
@@ -65,10 +65,10 @@ def test_task_detail_queries_do_not_grow_with_revisions(
     client = api("viewer")
     task = api("editor").post("/task", new_task()).json()
     client.get(f"/task/{task['id']}")
-    # 1 key + user, 2 project, 3 role, 4 task, 5 revisions + models,
-    # 6 revision tags, 7 model comments, 8 active revisions, 9 task tags,
-    # 10 caller's grants
-    with django_assert_num_queries(10):
+    # 1 key + user, 2 project + role, 3 task, 4 revisions + models,
+    # 5 revision tags, 6 model comments, 7 active revisions, 8 task tags,
+    # 9 caller's grants
+    with django_assert_num_queries(9):
         client.get(f"/task/{task['id']}")
     TaskRevision.objects.bulk_create(
         TaskRevision(
@@ -76,7 +76,7 @@ def test_task_detail_queries_do_not_grow_with_revisions(
         )
         for n in range(50)
     )
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         detail = client.get(f"/task/{task['id']}")
     assert len(detail.json()["revisions"]) == 51
 
