@@ -7,11 +7,13 @@ use it; rightbrain/api.py, which mounts those routers, sits at the top.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from django.http import HttpResponse
 from ninja import Schema
 from ninja.errors import HttpError
+from ninja.responses import NinjaJSONEncoder
 
 # Every project-scoped route spells this prefix: ninja reads path parameters
 # from a route's own path, not from the prefix a router is mounted under.
@@ -62,3 +64,16 @@ def page_limit_of(value: int) -> int:
 def json_null() -> HttpResponse:
     """The body of a successful delete: JSON `null` (api.md §3.5, §12.1)."""
     return HttpResponse(b"null", content_type="application/json")
+
+
+def json_response(data: Any) -> HttpResponse:
+    """Answer with `data` as JSON without re-validating it against the schema.
+
+    For the hottest endpoints, whose bodies are built field by field to match
+    their documented schema: validating large nested bodies again costs more
+    than the rest of the request. The contract test (schemathesis) holds every
+    answer to the OpenAPI document.
+    """
+    return HttpResponse(
+        json.dumps(data, cls=NinjaJSONEncoder), content_type="application/json"
+    )

@@ -9,7 +9,13 @@ from uuid import UUID
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
-from rightbrain.api_common import ERRORS, PROJECT, json_null, page_limit_of
+from rightbrain.api_common import (
+    ERRORS,
+    PROJECT,
+    json_null,
+    json_response,
+    page_limit_of,
+)
 from rightbrain.errors import Forbidden, Invalid
 from rightbrain.orgs.permissions import Perm, task_role_allows
 from rightbrain.orgs.tokens import decrypt_secret
@@ -199,15 +205,17 @@ def task_list(
             grants=task.caller_grants,  # type: ignore[attr-defined]
         )
         results.append(task_out(task, role))
-    return {
-        "results": results,
-        "pagination": {
-            "has_next": has_next,
-            "next_cursor": page[-1].pk if has_next else None,
-            "page_limit": limit,
-            "total_count": tasks.count(),
-        },
-    }
+    return json_response(
+        {
+            "results": results,
+            "pagination": {
+                "has_next": has_next,
+                "next_cursor": page[-1].pk if has_next else None,
+                "page_limit": limit,
+                "total_count": tasks.count(),
+            },
+        }
+    )
 
 
 @router.post(
@@ -253,7 +261,7 @@ def task_create(
     task, role, _ = task_for_caller(
         request, org_id, project_id, task.pk, Perm.TASK_VIEW
     )
-    return task_out(task, role)
+    return json_response(task_out(task, role))
 
 
 @router.get(
@@ -279,7 +287,7 @@ def task_get(
         include_tests=include_tests,
         revision_tag_id=revision_tag_id,
     )
-    return task_out(task, role)
+    return json_response(task_out(task, role))
 
 
 @router.post(
@@ -336,7 +344,7 @@ def task_update(
     task, role, _ = task_for_caller(
         request, org_id, project_id, task_id, Perm.TASK_VIEW
     )
-    return task_out(task, role)
+    return json_response(task_out(task, role))
 
 
 @router.delete(
