@@ -106,3 +106,19 @@ def _private_cache(settings, request):
             "LOCATION": request.node.nodeid,
         }
     }
+
+
+@pytest.fixture(scope="session")
+def _fake_llm_server():
+    from tests.fake_llm import start_fake_llm
+
+    fake, server = start_fake_llm()
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture
+def fake_llm(_fake_llm_server):
+    """The local OpenAI-compatible server, emptied for this test."""
+    _fake_llm_server.reset()
+    return _fake_llm_server

@@ -1,0 +1,307 @@
+"""The LLM gateway: the only module that imports litellm.
+
+It turns a revision's prompts and a catalogue model into one provider call,
+asks for structured output when there is a schema, validates every reply
+against that schema (with one repair attempt), and maps provider failures to
+`LLMError`s with a kind the run engine can act on. Retries across calls and the
+fallback model are the engine's business, not this module's.
+
+litellm is imported on first use: it costs about two seconds and 160 MiB, which
+processes that never call a model (migrations, workers of other queues) should
+not pay.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from tasks_app.demo_output import demo_reply, estimate_tokens
+from tasks_app.models import LLMModel
+
+DEMO_PROVIDER = "rightbrain"
+DEFAULT_TIMEOUT = 60.0
+# Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) ignore the key, but
+# the OpenAI client refuses to send a request without one.
+_PLACEHOLDER_KEY = "not-needed"
+
+
+class LLMError(Exception):
+    """A call that produced no usable answer.
+
+    `kind` is one of: rate_limit, timeout, auth, bad_request, unavailable,
+    invalid_output, not_configured.
+    """
+
+    def __init__(self, kind: str, message: str, *, attempts: int = 1):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.attempts = attempts
+
+
+@dataclass(frozen=True)
+class Image:
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class LLMReply:
+    content: Any  # the validated object when there is a schema, else the text
+    text: str
+    input_tokens: int
+    output_tokens: int
+    attempts: int
+    seconds: float
+
+
+def build_messages(
+    *, system_prompt: str, user_prompt: str, images: Sequence[Image] = ()
+) -> list[dict[str, Any]]:
+    """Chat messages; images ride along as vision content parts."""
+    messages: list[dict[str, Any]] = []
+    if system_prompt.strip():
+        messages.append({"role": "system", "content": system_prompt})
+    if not images:
+        messages.append({"role": "user", "content": user_prompt})
+        return messages
+    parts: list[dict[str, Any]] = [{"type": "text", "text": user_prompt}]
+    for image in images:
+        encoded = base64.b64encode(image.data).decode()
+        parts.append(
+            {
+                "type": "image_url",
+                "image_url": {"url": f"data:{image.content_type};base64,{encoded}"},
+            }
+        )
+    messages.append({"role": "user", "content": parts})
+    return messages
+
+
+# litellm, loaded once --------------------------------------------------------------
+
+_litellm_module: Any = None
+_litellm_lock = threading.Lock()
+
+
+def _litellm() -> Any:
+    global _litellm_module
+    if _litellm_module is None:
+        with _litellm_lock:
+            if _litellm_module is None:
+                os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+                import litellm
+
+                litellm.telemetry = False
+                litellm.suppress_debug_info = True
+                litellm.custom_provider_map = [
+                    {
+                        "provider": DEMO_PROVIDER,
+                        "custom_handler": _demo_handler(litellm),
+                    }
+                ]
+                _litellm_module = litellm
+    return _litellm_module
+
+
+def _demo_handler(litellm: Any) -> Any:
+    """The offline demo model as a litellm custom provider (sync and async)."""
+
+    def answer(messages: list[dict[str, Any]], optional_params: dict) -> Any:
+        prompt = "\n".join(_text_of(message) for message in messages)
+        response_format = optional_params.get("response_format") or {}
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        text = demo_reply(prompt, schema)
+        prompt_tokens, completion_tokens = (
+            estimate_tokens(prompt),
+            estimate_tokens(text),
+        )
+        return litellm.ModelResponse(
+            model=f"{DEMO_PROVIDER}/demo",
+            choices=[{"message": {"role": "assistant", "content": text}}],
+            usage=litellm.Usage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                total_tokens=prompt_tokens + completion_tokens,
+            ),
+        )
+
+    class DemoLLM(litellm.CustomLLM):
+        def completion(self, *args, **kwargs):
+            return answer(kwargs["messages"], kwargs.get("optional_params") or {})
+
+        async def acompletion(self, *args, **kwargs):
+            return answer(kwargs["messages"], kwargs.get("optional_params") or {})
+
+    return DemoLLM()
+
+
+def _text_of(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    return " ".join(
+        part.get("text", "") for part in content or [] if part.get("type") == "text"
+    )
+
+
+# One call ---------------------------------------------------------------------------
+
+
+def _call_kwargs(
+    model: LLMModel,
+    config: dict[str, Any],
+    messages: list[dict[str, Any]],
+    schema: dict[str, Any] | None,
+    timeout: float,
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "model": model.litellm_model,
+        "messages": messages,
+        "timeout": timeout,
+        # The engine owns retries; the OpenAI client would otherwise retry twice.
+        "max_retries": 0,
+        # Settings a provider does not take (say, temperature on GPT-5) are left
+        # out instead of failing the run.
+        "drop_params": True,
+        **config,
+    }
+    if model.api_base:
+        kwargs["api_base"] = model.api_base
+    key = os.environ.get(model.api_key_env) if model.api_key_env else None
+    if key:
+        kwargs["api_key"] = key
+    elif model.api_base:
+        kwargs["api_key"] = _PLACEHOLDER_KEY
+    elif model.api_key_env:
+        raise LLMError(
+            "not_configured",
+            f"{model.alias} needs an API key: set {model.api_key_env} in the "
+            "environment of the web and worker processes.",
+        )
+    if schema is not None:
+        kwargs["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "task_output", "schema": schema, "strict": True},
+        }
+    return kwargs
+
+
+def _map_error(litellm: Any, error: Exception) -> LLMError:
+    exceptions = litellm.exceptions
+    if isinstance(error, exceptions.RateLimitError):
+        return LLMError("rate_limit", "The provider is rate-limiting requests.")
+    if isinstance(error, exceptions.Timeout):
+        return LLMError("timeout", "The provider did not answer in time.")
+    if isinstance(
+        error, exceptions.AuthenticationError | exceptions.PermissionDeniedError
+    ):
+        return LLMError("auth", "The provider refused the API key.")
+    if isinstance(error, exceptions.BadRequestError | exceptions.NotFoundError):
+        return LLMError("bad_request", f"The provider refused the request: {error}")
+    return LLMError("unavailable", f"The provider failed: {error}")
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+def _parse(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
+    """(object, None) when `text` is JSON matching `schema`, else (None, why)."""
+    fenced = _FENCE.match(text.strip())
+    try:
+        value = json.loads(fenced.group(1) if fenced else text)
+    except json.JSONDecodeError as error:
+        return None, f"the reply is not JSON ({error.msg})"
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as error:
+        where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+        return None, f"at {where}: {error.message}"
+    return value, None
+
+
+def _repair_messages(
+    messages: list[dict[str, Any]], reply: str, problem: str
+) -> list[dict[str, Any]]:
+    return [
+        *messages,
+        {"role": "assistant", "content": reply},
+        {
+            "role": "user",
+            "content": (
+                f"That reply does not match the required JSON schema ({problem}). "
+                "Answer again with only a JSON object that matches the schema."
+            ),
+        },
+    ]
+
+
+def _reply_text_and_usage(response: Any) -> tuple[str, int, int]:
+    text = response.choices[0].message.content or ""
+    usage = getattr(response, "usage", None)
+    return (
+        text,
+        int(getattr(usage, "prompt_tokens", 0) or 0),
+        int(getattr(usage, "completion_tokens", 0) or 0),
+    )
+
+
+def complete(
+    *,
+    model: LLMModel,
+    messages: list[dict[str, Any]],
+    config: dict[str, Any] | None = None,
+    schema: dict[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> LLMReply:
+    """One answer from the model; with a schema, a validated object.
+
+    A reply that does not match the schema gets one repair attempt; a second
+    failure is an `invalid_output` error, never a silently wrong success.
+    """
+    litellm = _litellm()
+    started = time.perf_counter()
+    tokens_in = tokens_out = 0
+    attempt_messages = messages
+    for attempt in (1, 2):
+        kwargs = _call_kwargs(model, config or {}, attempt_messages, schema, timeout)
+        try:
+            response = litellm.completion(**kwargs)
+        except LLMError:
+            raise
+        except Exception as error:  # litellm raises many types; map them all
+            mapped = _map_error(litellm, error)
+            mapped.attempts = attempt
+            raise mapped from error
+        text, used_in, used_out = _reply_text_and_usage(response)
+        tokens_in += used_in
+        tokens_out += used_out
+        if schema is None:
+            content, problem = text, None
+        else:
+            content, problem = _parse(text, schema)
+        if problem is None:
+            return LLMReply(
+                content=content,
+                text=text,
+                input_tokens=tokens_in,
+                output_tokens=tokens_out,
+                attempts=attempt,
+                seconds=time.perf_counter() - started,
+            )
+        attempt_messages = _repair_messages(messages, text, problem)
+    raise LLMError(
+        "invalid_output",
+        f"The model's reply did not match the output format: {problem}",
+        attempts=2,
+    )
