@@ -15,21 +15,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from rightbrain.api_common import error_body
 from rightbrain.errors import DomainError
 from rightbrain.orgs.api import router as credentials_router
 from rightbrain.orgs.auth import BearerAuth
+from runs_app.api import router as runs_router
 from tasks_app.api import router as tasks_router
 
 logger = logging.getLogger(__name__)
-
-ERROR_TYPES = {
-    400: "validation_error",
-    401: "authorization_error",
-    403: "authorization_error",
-    404: "resource_error",
-    413: "validation_error",
-    422: "validation_error",
-}
 
 api = NinjaAPI(
     title="Rightbrain API",
@@ -44,13 +37,6 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
-
-
-def error_body(status: int, detail, msg: str | None = None) -> dict:
-    body = {"detail": detail, "type": ERROR_TYPES.get(status, "server_error")}
-    if msg:
-        body["msg"] = msg
-    return body
 
 
 def error_response(
@@ -137,4 +123,5 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("", tasks_router)
+api.add_router("", runs_router)
 api.add_router("", credentials_router)

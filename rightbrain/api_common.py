@@ -66,7 +66,7 @@ def json_null() -> HttpResponse:
     return HttpResponse(b"null", content_type="application/json")
 
 
-def json_response(data: Any) -> HttpResponse:
+def json_response(data: Any, status: int = 200) -> HttpResponse:
     """Answer with `data` as JSON without re-validating it against the schema.
 
     For the hottest endpoints, whose bodies are built field by field to match
@@ -75,5 +75,25 @@ def json_response(data: Any) -> HttpResponse:
     answer to the OpenAPI document.
     """
     return HttpResponse(
-        json.dumps(data, cls=NinjaJSONEncoder), content_type="application/json"
+        json.dumps(data, cls=NinjaJSONEncoder),
+        content_type="application/json",
+        status=status,
     )
+
+
+ERROR_TYPES = {
+    400: "validation_error",
+    401: "authorization_error",
+    403: "authorization_error",
+    404: "resource_error",
+    413: "validation_error",
+    422: "validation_error",
+}
+
+
+def error_body(status: int, detail: Any, msg: str | None = None) -> dict[str, Any]:
+    """An ErrorResponse body (api.md §1.4) for `status`."""
+    body = {"detail": detail, "type": ERROR_TYPES.get(status, "server_error")}
+    if msg:
+        body["msg"] = msg
+    return body

@@ -359,6 +359,14 @@ RB_ALLOW_PRIVATE_URLS = env_bool(
 # Key for secrets stored encrypted (task access tokens, signing keys); derived from
 # SECRET_KEY when unset.
 RB_ENCRYPTION_KEY = env("RB_ENCRYPTION_KEY")
+# The run engine: calls per model before moving on, the pause before a retry
+# (doubling each time), the provider timeout, the circuit breaker, credits.
+RB_LLM_ATTEMPTS = env_int("RB_LLM_ATTEMPTS", 4)
+RB_LLM_RETRY_BACKOFF = float(env("RB_LLM_RETRY_BACKOFF", "0.5"))
+RB_LLM_TIMEOUT = float(env("RB_LLM_TIMEOUT", "60"))
+RB_CIRCUIT_FAILURES = env_int("RB_CIRCUIT_FAILURES", 4)
+RB_FALLBACK_COOLDOWN_SECONDS = env_int("RB_FALLBACK_COOLDOWN_SECONDS", 300)
+RB_USD_PER_CREDIT = float(env("RB_USD_PER_CREDIT", "0.001"))
 # Invitations to an organisation stay valid this many days.
 RB_INVITATION_DAYS = env_int("RB_INVITATION_DAYS", 7)
 

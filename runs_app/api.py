@@ -1,0 +1,292 @@
+"""Runs over JSON (api.md §4.1–4.3): run a task, list and fetch its runs."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Q
+from django.http import Http404, HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from rightbrain.api_common import (
+    ERRORS,
+    PROJECT,
+    PaginationDetails,
+    error_body,
+    json_response,
+    page_limit_of,
+)
+from rightbrain.errors import BadRequest, Forbidden, Invalid
+from rightbrain.orgs.permissions import Perm, TaskRole
+from runs_app import services
+from runs_app.models import TaskRun
+from tasks_app.api.common import principal_of, project_access, task_for_caller
+from tasks_app.models import Task
+
+router = Router(tags=["runs"])
+
+
+class RunRequest(Schema):
+    task_input: dict[str, Any] | None = None
+    task_reference: str | None = Field(default=None, max_length=255)
+    context_id: str | None = Field(default=None, max_length=255)
+    # The seeds' examples sometimes send this instead of task_input.
+    input_params: Any = None
+
+
+class RunQuery(Schema):
+    revision_id: UUID | None = None
+    revision_tag: str | None = None
+    reporting_group: str | None = Field(default=None, max_length=100)
+    use_fallback_model: bool = False
+
+
+class ReportingGroupOut(Schema):
+    id: UUID
+    project_id: UUID
+    name: str
+    description: str | None = None
+    created: Any
+    modified: Any
+
+
+class TaskRunOut(Schema):
+    id: UUID
+    task_id: UUID
+    task_revision_id: UUID | str
+    response: Any
+    run_data: dict[str, Any]
+    files: list[dict[str, Any]] = []
+    is_error: bool = False
+    llm_retries: int = 0
+    used_fallback_model: bool = False
+    primary_failure_reason: str | None = None
+    fallback_llm_model_id: UUID | None = None
+    user_id: UUID | None = None
+    reporting_group_id: UUID | None = None
+    reporting_group: ReportingGroupOut | None = None
+    reference: str | None = None
+    context_id: str | None = None
+    created: Any
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    input_processor_timing: float | None
+    llm_call_timing: float | None
+    charged_credits: str | None
+
+
+class PaginatedTaskRuns(Schema):
+    results: list[TaskRunOut]
+    pagination: PaginationDetails | None
+
+
+def run_out(run: TaskRun) -> dict[str, Any]:
+    group = run.reporting_group
+    return {
+        "id": run.pk,
+        "task_id": run.task_id,
+        # Test revisions are reported as "test" (spec decision 4).
+        "task_revision_id": "test" if run.task_revision.test else run.task_revision_id,
+        "response": run.response,
+        "run_data": run.run_data,
+        "files": [],
+        "is_error": run.is_error,
+        "llm_retries": run.llm_retries,
+        "used_fallback_model": run.used_fallback_model,
+        "primary_failure_reason": run.primary_failure_reason or None,
+        "fallback_llm_model_id": run.fallback_llm_model_id,
+        "user_id": run.user_id,
+        "reporting_group_id": run.reporting_group_id,
+        "reporting_group": None
+        if group is None
+        else {
+            "id": group.pk,
+            "project_id": group.project_id,
+            "name": group.name,
+            "description": group.description or None,
+            "created": group.created,
+            "modified": group.modified,
+        },
+        "reference": run.reference or None,
+        "context_id": run.context_id or None,
+        "created": run.created,
+        "input_tokens": run.input_tokens,
+        "output_tokens": run.output_tokens,
+        "total_tokens": run.total_tokens,
+        "input_processor_timing": run.input_processor_timing,
+        "llm_call_timing": run.llm_call_timing,
+        "charged_credits": None
+        if run.charged_credits is None
+        else f"{run.charged_credits:.2f}",
+    }
+
+
+def _task_for_runs(
+    request: HttpRequest, org_id: UUID, project_id: UUID, task_id: UUID, perm: Perm
+) -> tuple[Task, str | None, bool]:
+    """(task, role, sees every run). A task's own token runs it and reads all
+    of its runs, and reaches no other task."""
+    principal = principal_of(request)
+    if principal.task_id is not None:
+        project_access(request, org_id, project_id)
+        if principal.task_id != task_id:
+            raise Forbidden("This token belongs to another task.")
+        task = Task.objects.filter(
+            pk=task_id, project_id=project_id, deleted__isnull=True
+        ).first()
+        if task is None:
+            raise Http404("No such task.")
+        return task, None, True
+    task, role, _access = task_for_caller(request, org_id, project_id, task_id, perm)
+    return task, role, _sees_all_runs(task, role)
+
+
+def _sees_all_runs(task: Task, role: str | None) -> bool:
+    """domain.md §9.3: who sees every run rather than only their own."""
+    visibility = task.task_run_visibility
+    if visibility == Task.RunVisibility.ALL_VIEWERS:
+        return True
+    if visibility == Task.RunVisibility.EDITORS_AND_OWNERS:
+        return role in {TaskRole.OWNER, TaskRole.EDITOR}
+    return role == TaskRole.OWNER
+
+
+@router.post(
+    PROJECT + "/task/{task_id}/run",
+    response={200: TaskRunOut, **ERRORS},
+    summary="Run a task",
+    operation_id="task_run",
+)
+def task_run(
+    request: HttpRequest,
+    org_id: UUID,
+    project_id: UUID,
+    task_id: UUID,
+    payload: RunRequest,
+    query: Query[RunQuery],
+):
+    task, _role, _ = _task_for_runs(request, org_id, project_id, task_id, Perm.TASK_RUN)
+    if payload.task_input is None:
+        if payload.input_params is not None:
+            raise Invalid(
+                "Send the variables as task_input (an object of name → value); "
+                "input_params is not a run field.",
+                field="task_input",
+            )
+        raise BadRequest("task_input is required.", field="task_input")
+    revision = services.revision_for_run(
+        task=task, revision_id=query.revision_id, revision_tag=query.revision_tag
+    )
+    run = services.run_execute(
+        task=task,
+        revision=revision,
+        task_input=payload.task_input,
+        user=principal_of(request).user,
+        reporting_group=services.reporting_group_for(
+            project=task.project, name=query.reporting_group
+        ),
+        reference=payload.task_reference or "",
+        context_id=payload.context_id or "",
+        use_fallback_model=query.use_fallback_model,
+    )
+    if run.is_error:
+        reason = (run.response or {}).get("error", "unknown error")
+        detail = f"The run {run.pk} failed: {reason}"
+        return json_response(error_body(500, detail, "The run failed."), status=500)
+    return json_response(run_out(run))
+
+
+class RunListQuery(Schema):
+    page_limit: int = 100
+    cursor: UUID | None = None
+    status: str | None = Field(default=None, pattern="^(success|error)$")
+    task_revision_id: UUID | None = None
+
+
+def _runs(task: Task, *, sees_all: bool, user_id: UUID | None):
+    runs = TaskRun.objects.filter(task=task).select_related(
+        "task_revision", "reporting_group"
+    )
+    if not sees_all:
+        # Callers without a user (none today) would see nothing.
+        runs = runs.filter(user_id=user_id) if user_id else runs.none()
+    return runs
+
+
+@router.get(
+    PROJECT + "/task/{task_id}/run",
+    response={200: PaginatedTaskRuns, **ERRORS},
+    summary="List a task's runs",
+    operation_id="task_run_list",
+)
+def task_run_list(
+    request: HttpRequest,
+    org_id: UUID,
+    project_id: UUID,
+    task_id: UUID,
+    query: Query[RunListQuery],
+):
+    task, _role, sees_all = _task_for_runs(
+        request, org_id, project_id, task_id, Perm.TASK_VIEW
+    )
+    user = principal_of(request).user
+    runs = _runs(task, sees_all=sees_all, user_id=user.pk if user else None)
+    if query.status is not None:
+        runs = runs.filter(is_error=query.status == "error")
+    if query.task_revision_id is not None:
+        if not task.revisions.filter(pk=query.task_revision_id).exists():
+            raise Http404("This task has no revision with that id.")
+        runs = runs.filter(task_revision_id=query.task_revision_id)
+    limit = page_limit_of(query.page_limit)
+    if query.cursor is not None:
+        anchor = runs.filter(pk=query.cursor).values_list("created", flat=True).first()
+        if anchor is None:
+            raise BadRequest("Unknown cursor.", field="cursor")
+        runs = runs.filter(
+            Q(created__lt=anchor) | Q(created=anchor, id__lt=query.cursor)
+        )
+    page = list(runs.order_by("-created", "-id")[: limit + 1])
+    has_next = len(page) > limit
+    page = page[:limit]
+    return json_response(
+        {
+            "results": [run_out(run) for run in page],
+            "pagination": {
+                "next_cursor": str(page[-1].pk) if has_next else None,
+                "has_next": has_next,
+                "page_limit": limit,
+            },
+        }
+    )
+
+
+@router.get(
+    PROJECT + "/task/{task_id}/run/{task_run_id}",
+    response={200: TaskRunOut, **ERRORS},
+    summary="Fetch a run",
+    operation_id="task_run_get",
+)
+def task_run_get(
+    request: HttpRequest,
+    org_id: UUID,
+    project_id: UUID,
+    task_id: UUID,
+    task_run_id: UUID,
+):
+    task, _role, sees_all = _task_for_runs(
+        request, org_id, project_id, task_id, Perm.TASK_VIEW
+    )
+    run = (
+        TaskRun.objects.filter(pk=task_run_id, task=task)
+        .select_related("task_revision", "reporting_group")
+        .first()
+    )
+    if run is None:
+        raise Http404("This task has no run with that id.")
+    user = principal_of(request).user
+    if not sees_all and (user is None or run.user_id != user.pk):
+        raise Forbidden("You may see only your own runs of this task.")
+    return json_response(run_out(run))

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from rightbrain.ids import uuid7
+from rightbrain.orgs.models import Project
+from tasks_app.models import LLMModel, Task, TaskRevision
+
+# Rollup rows key "no reporting group" with this id: NULLs never conflict in a
+# unique index, and the hourly upsert needs them to.
+NO_GROUP = uuid.UUID(int=0)
+
+
+class ReportingGroup(models.Model):
+    """A label callers put on runs (a customer, a feature) to split reports."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="reporting_groups"
+    )
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"], name="reporting_group_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskRun(models.Model):
+    """One execution of a task revision, successful or not. Written once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="runs")
+    task_revision = models.ForeignKey(
+        TaskRevision, on_delete=models.CASCADE, related_name="runs"
+    )
+    response = models.JSONField(null=True)
+    run_data = models.JSONField(default=dict)
+    is_error = models.BooleanField(default=False)
+    llm_retries = models.PositiveIntegerField(default=0)
+    used_fallback_model = models.BooleanField(default=False)
+    primary_failure_reason = models.TextField(blank=True, default="")
+    llm_model = models.ForeignKey(
+        LLMModel, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    fallback_llm_model = models.ForeignKey(
+        LLMModel, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reporting_group = models.ForeignKey(
+        ReportingGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+    )
+    reference = models.CharField(max_length=255, blank=True, default="")
+    context_id = models.CharField(max_length=255, blank=True, default="")
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    input_processor_timing = models.FloatField(null=True)
+    llm_call_timing = models.FloatField(null=True)
+    charged_credits = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["task", "-created", "-id"], name="run_by_task"),
+            models.Index(fields=["task", "is_error", "-created"], name="run_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.task_id}"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class HourlyUsage(models.Model):
+    """Runs summed per (task, revision, reporting group, model, hour).
+
+    Written by one UPSERT in the run's own transaction; reports read only these
+    rows, never the runs themselves.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    task_revision = models.ForeignKey(
+        TaskRevision, on_delete=models.CASCADE, related_name="+"
+    )
+    reporting_group_key = models.UUIDField(default=NO_GROUP)
+    llm_model = models.ForeignKey(LLMModel, on_delete=models.PROTECT, related_name="+")
+    hour = models.DateTimeField()
+    runs = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    credits = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    llm_seconds = models.FloatField(default=0)
+    processor_seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "task",
+                    "task_revision",
+                    "reporting_group_key",
+                    "llm_model",
+                    "hour",
+                ],
+                name="hourly_usage_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["task", "hour"], name="usage_by_task_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.hour:%Y-%m-%d %H}:00 × {self.runs}"

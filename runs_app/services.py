@@ -1,0 +1,344 @@
+"""The run (ARCHITECTURE.md, "The run"): resolve, prepare, call, record.
+
+`run_execute` takes a task and the caller's input, picks the revision, calls the
+model through the gateway with retries and the fallback, and records the run and
+its hourly usage in one transaction. Failed runs are recorded too.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from rightbrain.errors import Forbidden, Invalid, NotFound
+from rightbrain.orgs.models import Project, User
+from runs_app import circuit
+from runs_app.credits import credits_for
+from runs_app.models import NO_GROUP, HourlyUsage, ReportingGroup, TaskRun
+from tasks_app import llm
+from tasks_app.models import ActiveRevision, LLMModel, Task, TaskRevision
+from tasks_app.output_format import compile_output_format
+from tasks_app.services import task_mark_run
+from tasks_app.variables import render_prompt
+
+# Kinds of failure that another attempt on the same model cannot fix.
+_NOT_RETRYABLE = {"auth", "bad_request", "not_configured"}
+RUNNABLE_MODALITIES = {Task.OutputModality.JSON, Task.OutputModality.TEXT}
+
+
+# Choosing the revision ---------------------------------------------------------------
+
+
+def revision_for_run(
+    *,
+    task: Task,
+    revision_id: UUID | None = None,
+    revision_tag: str | None = None,
+    rng: random.Random | None = None,
+) -> TaskRevision:
+    """`revision_id`, else a revision tagged `revision_tag`, else a weighted draw."""
+    if revision_id is not None and revision_tag is not None:
+        raise Invalid(
+            "Give revision_id or revision_tag, not both.", field="revision_tag"
+        )
+    revisions = TaskRevision.objects.select_related("llm_model", "fallback_llm_model")
+    if revision_id is not None:
+        revision = revisions.filter(pk=revision_id, task=task).first()
+        if revision is None:
+            raise NotFound(
+                "This task has no revision with that id.", field="revision_id"
+            )
+        return revision
+    active = list(
+        ActiveRevision.objects.filter(task=task).select_related(
+            "task_revision__llm_model", "task_revision__fallback_llm_model"
+        )
+    )
+    if revision_tag is not None:
+        tagged = list(revisions.filter(task=task, tags__name=revision_tag).distinct())
+        if not tagged:
+            raise NotFound(
+                f"No revision of this task is tagged “{revision_tag}”.",
+                field="revision_tag",
+            )
+        weights = {entry.task_revision_id: entry.weight for entry in active}
+        tagged.sort(
+            key=lambda r: (weights.get(r.pk, Decimal(-1)), r.created), reverse=True
+        )
+        return tagged[0]
+    draw = Decimal(str((rng or random).random()))
+    cumulative = Decimal(0)
+    for entry in active:
+        cumulative += entry.weight
+        if draw < cumulative:
+            return entry.task_revision
+    return active[-1].task_revision
+
+
+# Preparing the prompt -----------------------------------------------------------------
+
+
+def _checked_input(
+    revision: TaskRevision, task_input: dict[str, Any]
+) -> dict[str, Any]:
+    missing = [name for name in revision.input_params if name not in task_input]
+    if missing:
+        raise Invalid(
+            "task_input is missing " + ", ".join(missing) + ".",
+            field=f"task_input.{missing[0]}",
+        )
+    return task_input
+
+
+def _schema_for(task: Task, revision: TaskRevision) -> dict[str, Any] | None:
+    if task.output_modality == Task.OutputModality.JSON:
+        return compile_output_format(revision.output_format)
+    return None
+
+
+# Calling the model --------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    reply: llm.LLMReply | None
+    model: LLMModel  # the model that produced the reply, or failed last
+    calls: int
+    used_fallback: bool
+    primary_failure: str
+    error: str
+    seconds: float
+
+
+def _attempts(
+    model: LLMModel,
+    *,
+    messages: list[dict[str, Any]],
+    config: dict[str, Any],
+    schema: dict[str, Any] | None,
+    on_failure=None,
+) -> tuple[llm.LLMReply | None, int, str]:
+    """Up to RB_LLM_ATTEMPTS calls: (the reply or None, calls made, last failure)."""
+    attempts = settings.RB_LLM_ATTEMPTS
+    last = ""
+    for attempt in range(attempts):
+        try:
+            reply = llm.complete(
+                model=model,
+                messages=messages,
+                config=config,
+                schema=schema,
+                timeout=settings.RB_LLM_TIMEOUT,
+            )
+            return reply, attempt + 1, last
+        except llm.LLMError as error:
+            last = error.message
+            if on_failure is not None:
+                on_failure()
+            if error.kind in _NOT_RETRYABLE:
+                return None, attempt + 1, last
+            if attempt + 1 < attempts:
+                time.sleep(settings.RB_LLM_RETRY_BACKOFF * (2**attempt))
+    return None, attempts, last
+
+
+def _call_with_fallback(
+    revision: TaskRevision,
+    *,
+    messages: list[dict[str, Any]],
+    schema: dict[str, Any] | None,
+    use_fallback: bool,
+) -> Outcome:
+    """The primary with retries, then the fallback (domain.md §8.1 step 5)."""
+    started = time.perf_counter()
+    fallback = revision.fallback_llm_model
+    primary_calls = 0
+    primary_failure = ""
+    if use_fallback:
+        pass
+    elif fallback is not None and circuit.is_open(revision.pk):
+        primary_failure = "The primary model failed repeatedly; its circuit is open."
+    else:
+        reply, primary_calls, primary_failure = _attempts(
+            revision.llm_model,
+            messages=messages,
+            config=revision.llm_config or {},
+            schema=schema,
+            on_failure=lambda: circuit.record_failure(revision.pk),
+        )
+        if reply is not None:
+            circuit.record_success(revision.pk)
+        if reply is not None or fallback is None:
+            return Outcome(
+                reply=reply,
+                model=revision.llm_model,
+                calls=primary_calls,
+                used_fallback=False,
+                primary_failure="" if reply else primary_failure,
+                error="" if reply else primary_failure,
+                seconds=time.perf_counter() - started,
+            )
+    assert fallback is not None
+    reply, fallback_calls, fallback_failure = _attempts(
+        fallback,
+        messages=messages,
+        config=revision.fallback_llm_config or {},
+        schema=schema,
+    )
+    return Outcome(
+        reply=reply,
+        model=fallback,
+        calls=primary_calls + fallback_calls,
+        used_fallback=True,
+        primary_failure=primary_failure,
+        error="" if reply else fallback_failure,
+        seconds=time.perf_counter() - started,
+    )
+
+
+# Recording ----------------------------------------------------------------------------
+
+
+def reporting_group_for(*, project: Project, name: str | None) -> ReportingGroup | None:
+    if not name:
+        return None
+    group, _ = ReportingGroup.objects.get_or_create(project=project, name=name[:100])
+    return group
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _add_to_hourly_usage(run: TaskRun) -> None:
+    """One UPSERT that adds the run to its hour's row (SQLite and PostgreSQL)."""
+    table = HourlyUsage._meta.db_table
+    columns = (
+        "task_id, task_revision_id, reporting_group_key, llm_model_id, hour, runs, "
+        "errors, input_tokens, output_tokens, credits, llm_seconds, processor_seconds"
+    )
+    sums = ", ".join(
+        f"{name} = {table}.{name} + excluded.{name}"
+        for name in (
+            "runs",
+            "errors",
+            "input_tokens",
+            "output_tokens",
+            "credits",
+            "llm_seconds",
+            "processor_seconds",
+        )
+    )
+    values = {
+        "task_id": run.task_id,
+        "task_revision_id": run.task_revision_id,
+        "reporting_group_key": run.reporting_group_id or NO_GROUP,
+        "llm_model_id": run.llm_model_id,
+        "hour": _hour(run.created),
+        "runs": 1,
+        "errors": int(run.is_error),
+        "input_tokens": run.input_tokens,
+        "output_tokens": run.output_tokens,
+        "credits": run.charged_credits or Decimal(0),
+        "llm_seconds": run.llm_call_timing or 0.0,
+        "processor_seconds": run.input_processor_timing or 0.0,
+    }
+    fields = {field.attname: field for field in HourlyUsage._meta.concrete_fields}
+    # Each value as the database expects it (UUIDs are text on SQLite).
+    params = [
+        fields[name].get_db_prep_value(value, connection, prepared=False)
+        for name, value in values.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES "
+            f"({', '.join(['%s'] * len(params))}) "
+            "ON CONFLICT (task_id, task_revision_id, reporting_group_key, llm_model_id,"
+            f" hour) DO UPDATE SET {sums}",
+            params,
+        )
+
+
+def run_execute(
+    *,
+    task: Task,
+    revision: TaskRevision,
+    task_input: dict[str, Any],
+    user: User | None,
+    reporting_group: ReportingGroup | None = None,
+    reference: str = "",
+    context_id: str = "",
+    use_fallback_model: bool = False,
+) -> TaskRun:
+    """Run `revision` of `task` on `task_input` and record the run.
+
+    Input errors raise before anything is written; model failures are recorded
+    as error runs (`is_error`) and returned.
+    """
+    if not task.enabled:
+        raise Forbidden("This task is disabled.")
+    if task.output_modality not in RUNNABLE_MODALITIES:
+        raise Invalid(
+            f"Runs of {task.get_output_modality_display()} tasks are not available "
+            "on this instance yet.",
+            field="output_modality",
+        )
+    if use_fallback_model and revision.fallback_llm_model_id is None:
+        raise Invalid(
+            "This revision has no fallback model.", field="use_fallback_model"
+        )
+    values = _checked_input(revision, task_input)
+    processor_started = time.perf_counter()
+    rendered = render_prompt(revision.user_prompt, values)
+    processor_seconds = time.perf_counter() - processor_started
+    messages = llm.build_messages(
+        system_prompt=revision.system_prompt, user_prompt=rendered
+    )
+    outcome = _call_with_fallback(
+        revision,
+        messages=messages,
+        schema=_schema_for(task, revision),
+        use_fallback=use_fallback_model,
+    )
+    run = TaskRun(
+        task=task,
+        task_revision=revision,
+        response=outcome.reply.content
+        if outcome.reply is not None
+        else {"error": outcome.error},
+        run_data={"submitted": task_input},
+        is_error=outcome.reply is None,
+        llm_retries=max(outcome.calls - 1, 0),
+        used_fallback_model=outcome.used_fallback,
+        primary_failure_reason=outcome.primary_failure,
+        llm_model=outcome.model,
+        fallback_llm_model=outcome.model if outcome.used_fallback else None,
+        user=user,
+        reporting_group=reporting_group,
+        reference=reference,
+        context_id=context_id,
+        input_tokens=outcome.reply.input_tokens if outcome.reply else 0,
+        output_tokens=outcome.reply.output_tokens if outcome.reply else 0,
+        input_processor_timing=round(processor_seconds, 6),
+        llm_call_timing=round(outcome.seconds, 6),
+        charged_credits=credits_for(
+            model=outcome.model,
+            input_tokens=outcome.reply.input_tokens if outcome.reply else 0,
+            output_tokens=outcome.reply.output_tokens if outcome.reply else 0,
+        ),
+        created=timezone.now(),
+    )
+    with transaction.atomic():
+        run.save(force_insert=True)
+        _add_to_hourly_usage(run)
+        task_mark_run(task=task, at=run.created)
+    return run
