@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q
+from django.db.models import F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -21,9 +23,12 @@ from rightbrain.api_common import (
 from rightbrain.errors import BadRequest, Forbidden, Invalid
 from rightbrain.orgs.permissions import Perm, TaskRole
 from runs_app import services
+from runs_app.dates import parse_date
 from runs_app.models import TaskRun
+from tasks_app import selectors as tasks_selectors
 from tasks_app.api.common import principal_of, project_access, task_for_caller
-from tasks_app.models import Task
+from tasks_app.models import Task, TaskMember
+from tasks_app.permissions import effective_task_role, subject_keys
 
 router = Router(tags=["runs"])
 
@@ -240,27 +245,7 @@ def task_run_list(
         if not task.revisions.filter(pk=query.task_revision_id).exists():
             raise Http404("This task has no revision with that id.")
         runs = runs.filter(task_revision_id=query.task_revision_id)
-    limit = page_limit_of(query.page_limit)
-    if query.cursor is not None:
-        anchor = runs.filter(pk=query.cursor).values_list("created", flat=True).first()
-        if anchor is None:
-            raise BadRequest("Unknown cursor.", field="cursor")
-        runs = runs.filter(
-            Q(created__lt=anchor) | Q(created=anchor, id__lt=query.cursor)
-        )
-    page = list(runs.order_by("-created", "-id")[: limit + 1])
-    has_next = len(page) > limit
-    page = page[:limit]
-    return json_response(
-        {
-            "results": [run_out(run) for run in page],
-            "pagination": {
-                "next_cursor": str(page[-1].pk) if has_next else None,
-                "has_next": has_next,
-                "page_limit": limit,
-            },
-        }
-    )
+    return _page_of_runs(runs, cursor=query.cursor, page_limit=query.page_limit)
 
 
 @router.get(
@@ -290,3 +275,150 @@ def task_run_get(
     if not sees_all and (user is None or run.user_id != user.pk):
         raise Forbidden("You may see only your own runs of this task.")
     return json_response(run_out(run))
+
+
+# Project-wide run lists (api.md §4.5, §4.6) ----------------------------------------
+
+
+def _visible_runs(request: HttpRequest, org_id: UUID, project_id: UUID):
+    """Runs of the project the caller may see, task by task (domain.md §9.3)."""
+    principal = principal_of(request)
+    if principal.task_id is not None:
+        raise Forbidden("A task access token reads only its own task's runs.")
+    access = project_access(request, org_id, project_id)
+    keys = subject_keys(principal, access)
+    tasks = tasks_selectors.visible_tasks(
+        project_id=project_id, is_member=bool(access.role), grant_keys=keys
+    ).prefetch_related(
+        Prefetch("members", queryset=TaskMember.objects.all(), to_attr="caller_grants")
+    )
+    every_run: list[UUID] = []
+    own_runs: list[UUID] = []
+    names: dict[UUID, str] = {}
+    for task in tasks:
+        role = effective_task_role(
+            task=task, principal=principal, access=access, grants=task.caller_grants
+        )
+        if role is None:
+            continue
+        names[task.pk] = task.name
+        (every_run if _sees_all_runs(task, role) else own_runs).append(task.pk)
+    user = principal.user
+    visible = Q(task_id__in=every_run)
+    if user is not None:
+        visible |= Q(task_id__in=own_runs, user_id=user.pk)
+    runs = TaskRun.objects.filter(visible).select_related(
+        "task_revision", "reporting_group"
+    )
+    return runs, names
+
+
+class ProjectRunQuery(Schema):
+    page_limit: int = 100
+    cursor: UUID | None = None
+    status: str | None = Field(default=None, pattern="^(success|error)$")
+    task_id: UUID | None = None
+    reporting_group: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+
+
+@router.get(
+    PROJECT + "/task_run",
+    response={200: PaginatedTaskRuns, **ERRORS},
+    summary="List the project's runs",
+    operation_id="project_run_list",
+)
+def project_run_list(
+    request: HttpRequest, org_id: UUID, project_id: UUID, query: Query[ProjectRunQuery]
+):
+    runs, _names = _visible_runs(request, org_id, project_id)
+    if query.status is not None:
+        runs = runs.filter(is_error=query.status == "error")
+    if query.task_id is not None:
+        runs = runs.filter(task_id=query.task_id)
+    if query.reporting_group is not None:
+        runs = runs.filter(reporting_group__name=query.reporting_group)
+    now = timezone.now()
+    if query.created_after is not None:
+        after = parse_date(
+            query.created_after, as_end=False, now=now, field="created_after"
+        )
+        runs = runs.filter(created__gte=after)
+    if query.created_before is not None:
+        before = parse_date(
+            query.created_before, as_end=True, now=now, field="created_before"
+        )
+        runs = runs.filter(created__lte=before)
+    return _page_of_runs(runs, cursor=query.cursor, page_limit=query.page_limit)
+
+
+def _page_of_runs(runs, *, cursor: UUID | None, page_limit: int):
+    """Newest first, strictly after `cursor` (the last run of the previous page)."""
+    limit = page_limit_of(page_limit)
+    if cursor is not None:
+        anchor = runs.filter(pk=cursor).values_list("created", flat=True).first()
+        if anchor is None:
+            raise BadRequest("Unknown cursor.", field="cursor")
+        runs = runs.filter(Q(created__lt=anchor) | Q(created=anchor, id__lt=cursor))
+    page = list(runs.order_by("-created", "-id")[: limit + 1])
+    has_next = len(page) > limit
+    page = page[:limit]
+    return json_response(
+        {
+            "results": [run_out(run) for run in page],
+            "pagination": {
+                "next_cursor": str(page[-1].pk) if has_next else None,
+                "has_next": has_next,
+                "page_limit": limit,
+            },
+        }
+    )
+
+
+class RecentQuery(Schema):
+    runs_per_task: int = Field(default=5, ge=1, le=50)
+    task_id: UUID | None = None
+
+
+class RecentRunsOfTask(Schema):
+    task_id: UUID
+    task_name: str
+    task_runs: list[TaskRunOut]
+
+
+class RecentRuns(Schema):
+    results: list[RecentRunsOfTask]
+
+
+@router.get(
+    PROJECT + "/task_run/recent",
+    response={200: RecentRuns, **ERRORS},
+    summary="The latest runs of each task",
+    operation_id="project_recent_runs",
+)
+def project_recent_runs(
+    request: HttpRequest, org_id: UUID, project_id: UUID, query: Query[RecentQuery]
+):
+    runs, names = _visible_runs(request, org_id, project_id)
+    if query.task_id is not None:
+        runs = runs.filter(task_id=query.task_id)
+    newest_first = [F("created").desc(), F("id").desc()]
+    latest = runs.annotate(
+        position=Window(RowNumber(), partition_by=[F("task_id")], order_by=newest_first)
+    ).filter(position__lte=query.runs_per_task)
+    grouped: dict[UUID, list[TaskRun]] = {}
+    for run in latest.order_by(*newest_first):
+        grouped.setdefault(run.task_id, []).append(run)
+    return json_response(
+        {
+            "results": [
+                {
+                    "task_id": task,
+                    "task_name": names[task],
+                    "task_runs": [run_out(run) for run in task_runs],
+                }
+                for task, task_runs in grouped.items()
+            ]
+        }
+    )

@@ -324,3 +324,35 @@ def test_the_demo_model_runs_offline(api, personas):
     run = _run(client, task, {"task_input": {"text": "a long article"}}).json()
     assert set(run["response"]) == {"summary", "ok"}
     assert run["charged_credits"] == "0.00"
+
+
+# 53
+def test_project_run_lists_and_recent_runs_by_task(run_task, fake_llm, api):
+    client, first = run_task()
+    _c, second = run_task(name="Second")
+    for task in (first, first, first, second):
+        fake_llm.answer(GOOD)
+        _run(client, task)
+    listed = client.get("/task_run").json()["results"]
+    assert len(listed) == 4
+    only_second = client.get("/task_run", task_id=second["id"]).json()["results"]
+    assert {r["task_id"] for r in only_second} == {second["id"]}
+    recent = client.get("/task_run/recent", runs_per_task=2).json()["results"]
+    assert [(g["task_name"], len(g["task_runs"])) for g in recent] == [
+        ("Second", 1),
+        ("Sentiment", 2),
+    ]
+    assert client.get("/task_run/recent", runs_per_task=51).status_code == 400
+    assert client.get("/task_run", created_after="7 days ago").json()["results"]
+    assert client.get("/task_run", created_after="tomorrowish").status_code == 400
+
+
+def test_project_run_lists_respect_run_visibility(run_task, fake_llm, api):
+    owner, task = run_task("owner")
+    fake_llm.answer(GOOD).answer(GOOD)
+    _run(owner, task)
+    viewer = api("viewer")
+    own = _run(viewer, task).json()["id"]
+    assert [r["id"] for r in viewer.get("/task_run").json()["results"]] == [own]
+    assert len(owner.get("/task_run").json()["results"]) == 2
+    assert api("outsider").get("/task_run").status_code == 404
