@@ -367,6 +367,12 @@ RB_LLM_TIMEOUT = float(env("RB_LLM_TIMEOUT", "60"))
 RB_CIRCUIT_FAILURES = env_int("RB_CIRCUIT_FAILURES", 4)
 RB_FALLBACK_COOLDOWN_SECONDS = env_int("RB_FALLBACK_COOLDOWN_SECONDS", 300)
 RB_USD_PER_CREDIT = float(env("RB_USD_PER_CREDIT", "0.001"))
+# Files sent with runs: the largest one accepted, and the longest side images are
+# shrunk to when a revision optimises them. Request bodies may carry a file
+# base64-encoded (a third larger) plus the rest of the JSON.
+RB_MAX_FILE_BYTES = env_int("RB_MAX_FILE_BYTES", 20_000_000)
+RB_IMAGE_MAX_SIDE = env_int("RB_IMAGE_MAX_SIDE", 2048)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RB_MAX_REQUEST_BYTES", 30_000_000)
 # Invitations to an organisation stay valid this many days.
 RB_INVITATION_DAYS = env_int("RB_INVITATION_DAYS", 7)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.core.files.storage import default_storage
 from django.db.models import F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
-from django.http import Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
@@ -22,9 +23,9 @@ from rightbrain.api_common import (
 )
 from rightbrain.errors import BadRequest, Forbidden, Invalid
 from rightbrain.orgs.permissions import Perm, TaskRole
-from runs_app import services
+from runs_app import files, services
 from runs_app.dates import parse_date
-from runs_app.models import TaskRun
+from runs_app.models import RunFile, TaskRun
 from tasks_app import selectors as tasks_selectors
 from tasks_app.api.common import principal_of, project_access, task_for_caller
 from tasks_app.models import Task, TaskMember
@@ -33,8 +34,14 @@ from tasks_app.permissions import effective_task_role, subject_keys
 router = Router(tags=["runs"])
 
 
+class TaskFileIn(Schema):
+    filename: str = Field(max_length=255)
+    content: str  # base64
+
+
 class RunRequest(Schema):
     task_input: dict[str, Any] | None = None
+    task_files: list[TaskFileIn] | None = None
     task_reference: str | None = Field(default=None, max_length=255)
     context_id: str | None = Field(default=None, max_length=255)
     # The seeds' examples sometimes send this instead of task_input.
@@ -88,7 +95,22 @@ class PaginatedTaskRuns(Schema):
     pagination: PaginationDetails | None
 
 
-def run_out(run: TaskRun) -> dict[str, Any]:
+def _file_out(run: TaskRun, file: RunFile, base: str) -> dict[str, Any]:
+    return {
+        "original_filename": file.original_filename,
+        "stored_filename": file.stored_filename,
+        "content_type": file.content_type,
+        "download_url": f"{base}/task/{run.task_id}/run/{run.pk}/file/"
+        f"{file.stored_filename}",
+        "size_bytes": file.size_bytes,
+    }
+
+
+def _base(org_id: UUID, project_id: UUID) -> str:
+    return f"/api/v1/org/{org_id}/project/{project_id}"
+
+
+def run_out(run: TaskRun, base: str) -> dict[str, Any]:
     group = run.reporting_group
     return {
         "id": run.pk,
@@ -97,7 +119,7 @@ def run_out(run: TaskRun) -> dict[str, Any]:
         "task_revision_id": "test" if run.task_revision.test else run.task_revision_id,
         "response": run.response,
         "run_data": run.run_data,
-        "files": [],
+        "files": [_file_out(run, file, base) for file in run.files.all()],
         "is_error": run.is_error,
         "llm_retries": run.llm_retries,
         "used_fallback_model": run.used_fallback_model,
@@ -182,6 +204,9 @@ def task_run(
                 field="task_input",
             )
         raise BadRequest("task_input is required.", field="task_input")
+    uploads = files.decode_task_files(
+        [item.model_dump() for item in payload.task_files or []]
+    )
     revision = services.revision_for_run(
         task=task, revision_id=query.revision_id, revision_tag=query.revision_tag
     )
@@ -196,12 +221,13 @@ def task_run(
         reference=payload.task_reference or "",
         context_id=payload.context_id or "",
         use_fallback_model=query.use_fallback_model,
+        uploads=uploads,
     )
     if run.is_error:
         reason = (run.response or {}).get("error", "unknown error")
         detail = f"The run {run.pk} failed: {reason}"
         return json_response(error_body(500, detail, "The run failed."), status=500)
-    return json_response(run_out(run))
+    return json_response(run_out(run, _base(org_id, project_id)))
 
 
 class RunListQuery(Schema):
@@ -212,8 +238,10 @@ class RunListQuery(Schema):
 
 
 def _runs(task: Task, *, sees_all: bool, user_id: UUID | None):
-    runs = TaskRun.objects.filter(task=task).select_related(
-        "task_revision", "reporting_group"
+    runs = (
+        TaskRun.objects.filter(task=task)
+        .select_related("task_revision", "reporting_group")
+        .prefetch_related("files")
     )
     if not sees_all:
         # Callers without a user (none today) would see nothing.
@@ -245,7 +273,12 @@ def task_run_list(
         if not task.revisions.filter(pk=query.task_revision_id).exists():
             raise Http404("This task has no revision with that id.")
         runs = runs.filter(task_revision_id=query.task_revision_id)
-    return _page_of_runs(runs, cursor=query.cursor, page_limit=query.page_limit)
+    return _page_of_runs(
+        runs,
+        cursor=query.cursor,
+        page_limit=query.page_limit,
+        base=_base(org_id, project_id),
+    )
 
 
 @router.get(
@@ -267,6 +300,7 @@ def task_run_get(
     run = (
         TaskRun.objects.filter(pk=task_run_id, task=task)
         .select_related("task_revision", "reporting_group")
+        .prefetch_related("files")
         .first()
     )
     if run is None:
@@ -274,7 +308,7 @@ def task_run_get(
     user = principal_of(request).user
     if not sees_all and (user is None or run.user_id != user.pk):
         raise Forbidden("You may see only your own runs of this task.")
-    return json_response(run_out(run))
+    return json_response(run_out(run, _base(org_id, project_id)))
 
 
 # Project-wide run lists (api.md §4.5, §4.6) ----------------------------------------
@@ -307,8 +341,10 @@ def _visible_runs(request: HttpRequest, org_id: UUID, project_id: UUID):
     visible = Q(task_id__in=every_run)
     if user is not None:
         visible |= Q(task_id__in=own_runs, user_id=user.pk)
-    runs = TaskRun.objects.filter(visible).select_related(
-        "task_revision", "reporting_group"
+    runs = (
+        TaskRun.objects.filter(visible)
+        .select_related("task_revision", "reporting_group")
+        .prefetch_related("files")
     )
     return runs, names
 
@@ -350,10 +386,15 @@ def project_run_list(
             query.created_before, as_end=True, now=now, field="created_before"
         )
         runs = runs.filter(created__lte=before)
-    return _page_of_runs(runs, cursor=query.cursor, page_limit=query.page_limit)
+    return _page_of_runs(
+        runs,
+        cursor=query.cursor,
+        page_limit=query.page_limit,
+        base=_base(org_id, project_id),
+    )
 
 
-def _page_of_runs(runs, *, cursor: UUID | None, page_limit: int):
+def _page_of_runs(runs, *, cursor: UUID | None, page_limit: int, base: str):
     """Newest first, strictly after `cursor` (the last run of the previous page)."""
     limit = page_limit_of(page_limit)
     if cursor is not None:
@@ -366,7 +407,7 @@ def _page_of_runs(runs, *, cursor: UUID | None, page_limit: int):
     page = page[:limit]
     return json_response(
         {
-            "results": [run_out(run) for run in page],
+            "results": [run_out(run, base) for run in page],
             "pagination": {
                 "next_cursor": str(page[-1].pk) if has_next else None,
                 "has_next": has_next,
@@ -416,9 +457,51 @@ def project_recent_runs(
                 {
                     "task_id": task,
                     "task_name": names[task],
-                    "task_runs": [run_out(run) for run in task_runs],
+                    "task_runs": [
+                        run_out(run, _base(org_id, project_id)) for run in task_runs
+                    ],
                 }
                 for task, task_runs in grouped.items()
             ]
         }
     )
+
+
+@router.get(
+    PROJECT + "/task/{task_id}/run/{task_run_id}/file/{stored_filename}",
+    response={200: None, **ERRORS},
+    summary="Download a file of a run",
+    operation_id="task_run_file",
+)
+def task_run_file(
+    request: HttpRequest,
+    org_id: UUID,
+    project_id: UUID,
+    task_id: UUID,
+    task_run_id: UUID,
+    stored_filename: str,
+):
+    task, _role, sees_all = _task_for_runs(
+        request, org_id, project_id, task_id, Perm.TASK_VIEW
+    )
+    file = (
+        RunFile.objects.filter(
+            task_run_id=task_run_id,
+            task_run__task=task,
+            stored_filename=stored_filename,
+        )
+        .select_related("task_run")
+        .first()
+    )
+    if file is None:
+        raise Http404("This run has no such file.")
+    user = principal_of(request).user
+    if not sees_all and (user is None or file.task_run.user_id != user.pk):
+        raise Forbidden("You may see only your own runs of this task.")
+    response = FileResponse(
+        default_storage.open(file.storage_key, "rb"),
+        content_type=file.content_type,
+        as_attachment=False,
+        filename=file.original_filename,
+    )
+    return response

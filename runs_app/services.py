@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,11 +20,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from rightbrain.errors import Forbidden, Invalid, NotFound
+from rightbrain.errors import BadRequest, Forbidden, Invalid, NotFound
 from rightbrain.orgs.models import Project, User
-from runs_app import circuit
+from runs_app import circuit, files
 from runs_app.credits import credits_for
-from runs_app.models import NO_GROUP, HourlyUsage, ReportingGroup, TaskRun
+from runs_app.models import NO_GROUP, HourlyUsage, ReportingGroup, RunFile, TaskRun
 from tasks_app import llm
 from tasks_app.models import ActiveRevision, LLMModel, Task, TaskRevision
 from tasks_app.output_format import compile_output_format
@@ -278,6 +279,7 @@ def run_execute(
     reference: str = "",
     context_id: str = "",
     use_fallback_model: bool = False,
+    uploads: Sequence[files.Upload] = (),
 ) -> TaskRun:
     """Run `revision` of `task` on `task_input` and record the run.
 
@@ -297,11 +299,21 @@ def run_execute(
             "This revision has no fallback model.", field="use_fallback_model"
         )
     values = _checked_input(revision, task_input)
+    images = _checked_images(revision, uploads)
     processor_started = time.perf_counter()
     rendered = render_prompt(revision.user_prompt, values)
+    model_images = [
+        llm.Image(
+            upload.content_type,
+            files.optimised(upload) if revision.optimise_images else upload.data,
+        )
+        for upload in images
+    ]
     processor_seconds = time.perf_counter() - processor_started
     messages = llm.build_messages(
-        system_prompt=revision.system_prompt, user_prompt=rendered
+        system_prompt=revision.system_prompt,
+        user_prompt=rendered,
+        images=model_images,
     )
     outcome = _call_with_fallback(
         revision,
@@ -337,8 +349,54 @@ def run_execute(
         ),
         created=timezone.now(),
     )
-    with transaction.atomic():
-        run.save(force_insert=True)
-        _add_to_hourly_usage(run)
-        task_mark_run(task=task, at=run.created)
+    stored = [(upload, *files.store(upload, task_id=task.pk)) for upload in uploads]
+    try:
+        with transaction.atomic():
+            run.save(force_insert=True)
+            RunFile.objects.bulk_create(
+                RunFile(
+                    task_run=run,
+                    direction=RunFile.Direction.INPUT,
+                    original_filename=upload.filename,
+                    stored_filename=stored_filename,
+                    content_type=upload.content_type,
+                    size_bytes=len(upload.data),
+                    storage_key=key,
+                )
+                for upload, stored_filename, key in stored
+            )
+            _add_to_hourly_usage(run)
+            task_mark_run(task=task, at=run.created)
+    except Exception:
+        # Nothing half-written: the bytes go when the rows do not exist.
+        files.delete_stored([key for _upload, _name, key in stored])
+        raise
     return run
+
+
+def _checked_images(
+    revision: TaskRevision, uploads: Sequence[files.Upload]
+) -> list[files.Upload]:
+    images = [upload for upload in uploads if upload.is_image]
+    if revision.image_required and not images:
+        raise BadRequest(
+            "This task needs at least one image (JPEG or PNG) in task_files.",
+            field="task_files",
+        )
+    if images and not revision.llm_model.supports_vision:
+        raise Invalid(
+            f"{revision.llm_model.alias} cannot read images; this revision takes none.",
+            field="task_files",
+        )
+    return images
+
+
+def delete_run_files_of(task: Task) -> None:
+    """Remove a task's stored run files once its deletion has committed."""
+    keys = list(
+        RunFile.objects.filter(task_run__task=task).values_list(
+            "storage_key", flat=True
+        )
+    )
+    if keys:
+        transaction.on_commit(lambda: files.delete_stored(keys))

@@ -81,8 +81,9 @@ def test_task_detail_queries_do_not_grow_with_revisions(
     assert len(detail.json()["revisions"]) == 51
 
 
-def test_an_oversized_body_is_refused_and_nothing_is_written(api, new_task):
-    response = api("editor").post("/task", new_task(system_prompt="x" * 3_000_000))
+def test_an_oversized_body_is_refused_and_nothing_is_written(api, new_task, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
+    response = api("editor").post("/task", new_task(system_prompt="x" * 1_100_000))
     assert response.status_code == 413
     assert response.json()["type"] == "validation_error"
     assert not Task.objects.exists()
