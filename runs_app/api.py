@@ -23,6 +23,7 @@ from rightbrain.api_common import (
 )
 from rightbrain.errors import BadRequest, Forbidden, Invalid
 from rightbrain.orgs.permissions import Perm, TaskRole
+from rightbrain.orgs.selectors import page_after
 from runs_app import files, services
 from runs_app.dates import parse_date
 from runs_app.models import RunFile, TaskRun
@@ -171,6 +172,13 @@ def _task_for_runs(
     return task, role, _sees_all_runs(task, role)
 
 
+def _require_visible(run: TaskRun, *, sees_all: bool, request: HttpRequest) -> None:
+    """403 unless the caller sees every run of the task or this one is theirs."""
+    user = principal_of(request).user
+    if not sees_all and (user is None or run.user_id != user.pk):
+        raise Forbidden("You may see only your own runs of this task.")
+
+
 def _sees_all_runs(task: Task, role: str | None) -> bool:
     """domain.md §9.3: who sees every run rather than only their own."""
     visibility = task.task_run_visibility
@@ -305,9 +313,7 @@ def task_run_get(
     )
     if run is None:
         raise Http404("This task has no run with that id.")
-    user = principal_of(request).user
-    if not sees_all and (user is None or run.user_id != user.pk):
-        raise Forbidden("You may see only your own runs of this task.")
+    _require_visible(run, sees_all=sees_all, request=request)
     return json_response(run_out(run, _base(org_id, project_id)))
 
 
@@ -397,14 +403,9 @@ def project_run_list(
 def _page_of_runs(runs, *, cursor: UUID | None, page_limit: int, base: str):
     """Newest first, strictly after `cursor` (the last run of the previous page)."""
     limit = page_limit_of(page_limit)
-    if cursor is not None:
-        anchor = runs.filter(pk=cursor).values_list("created", flat=True).first()
-        if anchor is None:
-            raise BadRequest("Unknown cursor.", field="cursor")
-        runs = runs.filter(Q(created__lt=anchor) | Q(created=anchor, id__lt=cursor))
-    page = list(runs.order_by("-created", "-id")[: limit + 1])
-    has_next = len(page) > limit
-    page = page[:limit]
+    page, has_next = page_after(
+        runs.order_by("-created", "-id"), cursor=cursor, limit=limit
+    )
     return json_response(
         {
             "results": [run_out(run, base) for run in page],
@@ -495,9 +496,7 @@ def task_run_file(
     )
     if file is None:
         raise Http404("This run has no such file.")
-    user = principal_of(request).user
-    if not sees_all and (user is None or file.task_run.user_id != user.pk):
-        raise Forbidden("You may see only your own runs of this task.")
+    _require_visible(file.task_run, sees_all=sees_all, request=request)
     response = FileResponse(
         default_storage.open(file.storage_key, "rb"),
         content_type=file.content_type,

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from rightbrain.errors import BadRequest
 from rightbrain.orgs.models import Membership, Organization, Project, User
+from rightbrain.orgs.selectors import page_after
 from tasks_app.models import (
     ActiveRevision,
     LLMModel,
@@ -104,17 +104,11 @@ def tasks_page(
     grant_keys: set[tuple[str, str]],
 ) -> tuple[list[Task], bool]:
     """One page after `cursor` (the id of the previous page's last task)."""
-    if cursor is not None:
-        anchor = tasks.filter(pk=cursor).values_list("created", flat=True).first()
-        if anchor is None:
-            raise BadRequest("Unknown cursor.", field="cursor")
-        tasks = tasks.filter(Q(created__lt=anchor) | Q(created=anchor, id__lt=cursor))
-    page = list(
-        _with_details(tasks, include_tests=include_tests, grant_keys=grant_keys)[
-            : limit + 1
-        ]
+    return page_after(
+        _with_details(tasks, include_tests=include_tests, grant_keys=grant_keys),
+        cursor=cursor,
+        limit=limit,
     )
-    return page[:limit], len(page) > limit
 
 
 def task_detail(
