@@ -32,7 +32,7 @@ def _addresses(host: str, port: int) -> Iterable[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise BlockedURL(f"The host {host} could not be resolved.") from error
-    return {info[4][0] for info in infos}
+    return {str(info[4][0]) for info in infos}
 
 
 def is_public_address(address: str) -> bool:

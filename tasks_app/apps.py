@@ -10,5 +10,7 @@ class TasksAppConfig(AppConfig):
     def ready(self) -> None:
         from rightbrain.orgs.auth import register_bearer_resolver
         from tasks_app.auth import task_token_principal
+        from tasks_app.snapshots import watch_for_changes
 
         register_bearer_resolver(task_token_principal)
+        watch_for_changes()

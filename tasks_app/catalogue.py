@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 
 from tasks_app.models import LLMModel, LLMModelComment
+from tasks_app.snapshots import catalogue_changed
 
 
 def _text_params(
@@ -312,4 +313,6 @@ def catalogue_sync(
             for comment in entry.get("comments", [])
             if comment["title"] not in existing_titles
         )
+    # bulk_create sends no signals; task snapshots show the comments.
+    catalogue_changed()
     return created_count

@@ -20,12 +20,11 @@ from tasks_app.models import (
 )
 
 
-def _with_details(
+def _with_parts(
     queryset: QuerySet[Task],
     *,
     include_tests: bool,
     revision_tag_id: UUID | None = None,
-    grant_keys: set[tuple[str, str]] | None = None,
 ) -> QuerySet[Task]:
     """Everything a Task response shows, in a fixed number of queries."""
     revisions = TaskRevision.objects.select_related(
@@ -41,12 +40,6 @@ def _with_details(
         revisions = revisions.filter(test=False)
     if revision_tag_id is not None:
         revisions = revisions.filter(tags__id=revision_tag_id)
-    grants = TaskMember.objects.all()
-    if grant_keys is not None:
-        match = Q(pk__in=[])
-        for subject_type, subject_id in grant_keys:
-            match |= Q(subject_type=subject_type, subject_id=subject_id)
-        grants = grants.filter(match)
     return queryset.prefetch_related(
         Prefetch("revisions", queryset=revisions, to_attr="listed_revisions"),
         Prefetch(
@@ -55,7 +48,21 @@ def _with_details(
             to_attr="active_entries",
         ),
         Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="task_tags"),
-        Prefetch("members", queryset=grants, to_attr="caller_grants"),
+    )
+
+
+def _with_grants(
+    queryset: QuerySet[Task], grant_keys: set[tuple[str, str]] | None
+) -> QuerySet[Task]:
+    """The caller's direct grants on each task, as `caller_grants`."""
+    grants = TaskMember.objects.all()
+    if grant_keys is not None:
+        match = Q(pk__in=[])
+        for subject_type, subject_id in grant_keys:
+            match |= Q(subject_type=subject_type, subject_id=subject_id)
+        grants = grants.filter(match)
+    return queryset.prefetch_related(
+        Prefetch("members", queryset=grants, to_attr="caller_grants")
     )
 
 
@@ -100,34 +107,34 @@ def tasks_page(
     *,
     cursor: UUID | None,
     limit: int,
-    include_tests: bool,
     grant_keys: set[tuple[str, str]],
 ) -> tuple[list[Task], bool]:
-    """One page after `cursor` (the id of the previous page's last task)."""
-    return page_after(
-        _with_details(tasks, include_tests=include_tests, grant_keys=grant_keys),
-        cursor=cursor,
-        limit=limit,
-    )
+    """One page after `cursor` (the id of the previous page's last task), each
+    task with the caller's grants; their details come from `task_snapshots`."""
+    return page_after(_with_grants(tasks, grant_keys), cursor=cursor, limit=limit)
 
 
-def task_detail(
-    *,
-    project_id: UUID,
-    task_id: UUID,
-    include_tests: bool = False,
-    revision_tag_id: UUID | None = None,
-    grant_keys: set[tuple[str, str]] | None = None,
+def task_for_access(
+    *, project_id: UUID, task_id: UUID, grant_keys: set[tuple[str, str]] | None
 ) -> Task | None:
+    """A live task of the project with the caller's grants (two queries)."""
     tasks = Task.objects.filter(
         pk=task_id, project_id=project_id, deleted__isnull=True
     ).select_related("project")
-    return _with_details(
-        tasks,
-        include_tests=include_tests,
-        revision_tag_id=revision_tag_id,
-        grant_keys=grant_keys,
-    ).first()
+    return _with_grants(tasks, grant_keys).first()
+
+
+def tasks_with_parts(
+    *, task_ids: list[UUID], include_tests: bool, revision_tag_id: UUID | None
+) -> list[Task]:
+    """Tasks with their revisions, models, tags and traffic split loaded."""
+    return list(
+        _with_parts(
+            Task.objects.filter(pk__in=task_ids),
+            include_tests=include_tests,
+            revision_tag_id=revision_tag_id,
+        )
+    )
 
 
 def tag_subtree_ids(tag_id: UUID) -> list[UUID]:

@@ -3,7 +3,6 @@ with their 404/403 rules."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
@@ -52,7 +51,6 @@ def task_for_caller(
     project_id: UUID,
     task_id: UUID,
     perm: Perm,
-    **detail: Any,
 ) -> tuple[Task, str | None, ProjectAccess]:
     """The task, the caller's role on it and the project; 404 when invisible,
     403 when visible but `perm` is not held."""
@@ -61,8 +59,8 @@ def task_for_caller(
     if principal.task_id is not None:
         raise Forbidden("A task access token can only run its task and read its runs.")
     keys = subject_keys(principal, access)
-    task = selectors.task_detail(
-        project_id=project_id, task_id=task_id, grant_keys=keys, **detail
+    task = selectors.task_for_access(
+        project_id=project_id, task_id=task_id, grant_keys=keys
     )
     if task is None:
         raise Http404("No such task.")

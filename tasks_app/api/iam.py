@@ -175,7 +175,9 @@ def _task_context(
     except Http404:  # the project itself is invisible: same answer as the task
         raise _permission_failure(task_id, caller, "view") from None
     keys = subject_keys(principal, access)
-    task = selectors.task_detail(project_id=project_id, task_id=parsed, grant_keys=keys)
+    task = selectors.task_for_access(
+        project_id=project_id, task_id=parsed, grant_keys=keys
+    )
     role = None
     if task is not None:
         role = effective_task_role(

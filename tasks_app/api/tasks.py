@@ -39,6 +39,7 @@ from tasks_app.schemas import (
     TaskOut,
     TaskUpdate,
 )
+from tasks_app.snapshots import task_snapshots
 
 router = Router(tags=["tasks"])
 
@@ -106,10 +107,10 @@ def revision_out(revision: TaskRevision, active_ids: set[UUID]) -> dict[str, Any
     }
 
 
-def task_out(task: Task, role: str | None) -> dict[str, Any]:
+def _snapshot(task: Task) -> dict[str, Any]:
+    """The caller-independent part of a Task response (cached by snapshots)."""
     entries = task.active_entries  # type: ignore[attr-defined]
     active_ids = {entry.task_revision_id for entry in entries}
-    shows_token = task_role_allows(role, Perm.TASK_EDIT)
     return {
         "id": task.pk,
         "project_id": task.project_id,
@@ -127,9 +128,7 @@ def task_out(task: Task, role: str | None) -> dict[str, Any]:
             revision_out(revision, active_ids)
             for revision in task.listed_revisions  # type: ignore[attr-defined]
         ],
-        "access_token": decrypt_secret(task.access_token_encrypted)
-        if shows_token
-        else None,
+        "access_token": None,
         "active_revisions": [
             {"task_revision_id": entry.task_revision_id, "weight": float(entry.weight)}
             for entry in entries
@@ -138,6 +137,41 @@ def task_out(task: Task, role: str | None) -> dict[str, Any]:
         "tags": [tag_out(tag) for tag in task.task_tags],  # type: ignore[attr-defined]
         "mcp_enabled": task.mcp_enabled,
     }
+
+
+def tasks_out(
+    tasks: list[tuple[Task, str | None]],
+    *,
+    include_tests: bool = False,
+    revision_tag_id: UUID | None = None,
+) -> list[dict[str, Any]]:
+    """Task responses for (task, caller's role) pairs; the access token is
+    shown to those who may edit the task."""
+
+    def build(task_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+        loaded = selectors.tasks_with_parts(
+            task_ids=task_ids,
+            include_tests=include_tests,
+            revision_tag_id=revision_tag_id,
+        )
+        return {task.pk: _snapshot(task) for task in loaded}
+
+    snapshots = task_snapshots(
+        (task for task, _role in tasks),
+        variant=f"{int(include_tests)}:{revision_tag_id or ''}",
+        build=build,
+    )
+    results = []
+    for task, role in tasks:
+        out = dict(snapshots[task.pk])
+        if task_role_allows(role, Perm.TASK_EDIT):
+            out["access_token"] = decrypt_secret(task.access_token_encrypted)
+        results.append(out)
+    return results
+
+
+def task_out(task: Task, role: str | None, **variant: Any) -> dict[str, Any]:
+    return tasks_out([(task, role)], **variant)[0]
 
 
 def _descriptions(params: list[Any] | None) -> dict[str, str]:
@@ -190,21 +224,23 @@ def task_list(
         tag_id=query.tag_id,
     )
     page, has_next = selectors.tasks_page(
-        tasks,
-        cursor=query.cursor,
-        limit=limit,
-        include_tests=query.include_tests,
-        grant_keys=keys,
+        tasks, cursor=query.cursor, limit=limit, grant_keys=keys
     )
-    results = []
-    for task in page:
-        role = effective_task_role(
-            task=task,
-            principal=principal,
-            access=access,
-            grants=task.caller_grants,  # type: ignore[attr-defined]
-        )
-        results.append(task_out(task, role))
+    results = tasks_out(
+        [
+            (
+                task,
+                effective_task_role(
+                    task=task,
+                    principal=principal,
+                    access=access,
+                    grants=task.caller_grants,  # type: ignore[attr-defined]
+                ),
+            )
+            for task in page
+        ],
+        include_tests=query.include_tests,
+    )
     return json_response(
         {
             "results": results,
@@ -279,15 +315,13 @@ def task_get(
     include_tests: bool = False,
 ):
     task, role, _ = task_for_caller(
-        request,
-        org_id,
-        project_id,
-        task_id,
-        Perm.TASK_VIEW,
-        include_tests=include_tests,
-        revision_tag_id=revision_tag_id,
+        request, org_id, project_id, task_id, Perm.TASK_VIEW
     )
-    return json_response(task_out(task, role))
+    return json_response(
+        task_out(
+            task, role, include_tests=include_tests, revision_tag_id=revision_tag_id
+        )
+    )
 
 
 @router.post(

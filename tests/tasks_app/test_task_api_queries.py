@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.cache import cache
+
 from tasks_app.models import ActiveRevision, Tag, Task, TaskRevision
 
 
@@ -45,18 +47,23 @@ def test_task_list_queries_do_not_grow_with_tasks_and_revisions(
     client.post("/task", new_task())  # warm: stamps last_used on the key
     api("editor").post("/task", new_task())
     client.get("/task")
-    # 1 key + user, 2 project + role, 3 page of tasks, 4 revisions + models,
-    # 5 revision tags, 6 model comments, 7 active revisions, 8 task tags,
-    # 9 caller's grants, 10 total count. (Fallback models' comments add one
-    # query when any listed revision has a fallback.)
-    with django_assert_num_queries(10):
+    # 1 key + user, 2 project + role, 3 page of tasks, 4 caller's grants,
+    # 5 total count; the task snapshots come from the cache.
+    with django_assert_num_queries(5):
         small = client.get("/task")
     _grow(personas, llm, tasks=100, revisions=10)
-    with django_assert_num_queries(10):
+    cache.clear()
+    # Cold: 6 tasks, 7 revisions + models, 8 revision tags, 9 model comments,
+    # 10 active revisions, 11 task tags. (Fallback models' comments add one
+    # query when any listed revision has a fallback.)
+    with django_assert_num_queries(11):
         big = client.get("/task")
+    with django_assert_num_queries(5):
+        assert client.get("/task").json() == big.json()
     assert len(small.json()["results"]) == 1
     assert len(big.json()["results"]) == 100
     assert big.json()["pagination"]["total_count"] == 101
+    assert {len(task["revisions"]) for task in big.json()["results"]} == {10}
 
 
 def test_task_detail_queries_do_not_grow_with_revisions(
@@ -65,10 +72,9 @@ def test_task_detail_queries_do_not_grow_with_revisions(
     client = api("viewer")
     task = api("editor").post("/task", new_task()).json()
     client.get(f"/task/{task['id']}")
-    # 1 key + user, 2 project + role, 3 task, 4 revisions + models,
-    # 5 revision tags, 6 model comments, 7 active revisions, 8 task tags,
-    # 9 caller's grants
-    with django_assert_num_queries(9):
+    # 1 key + user, 2 project + role, 3 task, 4 caller's grants; the rest is
+    # the cached snapshot.
+    with django_assert_num_queries(4):
         client.get(f"/task/{task['id']}")
     TaskRevision.objects.bulk_create(
         TaskRevision(
@@ -76,7 +82,10 @@ def test_task_detail_queries_do_not_grow_with_revisions(
         )
         for n in range(50)
     )
-    with django_assert_num_queries(9):
+    cache.clear()
+    # Cold: 5 task, 6 revisions + models, 7 revision tags, 8 model comments,
+    # 9 active revisions, 10 task tags.
+    with django_assert_num_queries(10):
         detail = client.get(f"/task/{task['id']}")
     assert len(detail.json()["revisions"]) == 51
 

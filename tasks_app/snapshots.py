@@ -1,0 +1,121 @@
+"""Cached task representations, so reading a task costs a few queries, not ten.
+
+A task's API representation (its revisions, models, tags and traffic split) is
+the same for every caller except the access token, and it changes only when:
+
+- the task is updated: every write to a task's revisions, tags or traffic goes
+  through `tasks_app.services.task_update`, which moves `Task.modified`;
+- a tag of the project is renamed or deleted: the project's tag version moves;
+- the model catalogue changes (models, their comments): the catalogue version
+  moves.
+
+The cache key holds all three, so a stale entry is never read again; it simply
+ages out. Versions move at the change and again after the commit, and an entry is always
+built after its key's parts were read, so a racing reader can only store
+something newer than its key, never older.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+from django.core.cache import cache
+from django.db import transaction
+
+from tasks_app.models import Task
+
+SNAPSHOT_SECONDS = 3600
+_CATALOGUE = "rb:catalogue-version"
+
+
+def _tags_key(project_id: UUID) -> str:
+    return f"rb:tags-version:{project_id}"
+
+
+def _versions(project_id: UUID) -> tuple[str, str]:
+    keys = [_tags_key(project_id), _CATALOGUE]
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            # `add` so that two first readers agree on one version.
+            cache.add(key, uuid.uuid4().hex, None)
+            found[key] = cache.get(key)
+    return found[keys[0]], found[keys[1]]
+
+
+def _bump(key: str) -> None:
+    # Now, for reads inside this transaction, and again after the commit: a
+    # reader between the two may have cached the old rows under the first
+    # new version.
+    cache.set(key, uuid.uuid4().hex, None)
+    transaction.on_commit(lambda: cache.set(key, uuid.uuid4().hex, None))
+
+
+def tags_changed(project_id: UUID) -> None:
+    _bump(_tags_key(project_id))
+
+
+def catalogue_changed() -> None:
+    _bump(_CATALOGUE)
+
+
+def task_snapshots(
+    tasks: Iterable[Task],
+    *,
+    variant: str,
+    build: Callable[[list[UUID]], dict[UUID, dict[str, Any]]],
+) -> dict[UUID, dict[str, Any]]:
+    """The snapshot of each task, building (and caching) the missing ones.
+
+    `variant` names what else shapes the snapshot (test revisions shown, the
+    revision tag filtered on); `build` makes snapshots for the given task ids.
+    """
+    tasks = list(tasks)
+    if not tasks:
+        return {}
+    tags_version, catalogue_version = _versions(tasks[0].project_id)
+    keys = {
+        task.pk: (
+            f"rb:task:{task.pk}:{task.modified.timestamp()}:{variant}:"
+            f"{tags_version}:{catalogue_version}"
+        )
+        for task in tasks
+    }
+    found = cache.get_many(list(keys.values()))
+    result = {task_id: found[key] for task_id, key in keys.items() if key in found}
+    missing = [task_id for task_id in keys if task_id not in result]
+    if missing:
+        built = build(missing)
+        cache.set_many(
+            {keys[task_id]: built[task_id] for task_id in missing}, SNAPSHOT_SECONDS
+        )
+        result.update(built)
+    return result
+
+
+def _on_tag_change(sender, instance, **kwargs) -> None:
+    tags_changed(instance.project_id)
+
+
+def _on_catalogue_change(sender, **kwargs) -> None:
+    catalogue_changed()
+
+
+def watch_for_changes() -> None:
+    """Move the versions whenever a tag or catalogue row is saved or deleted,
+    whoever writes it (services, the admin, management commands)."""
+    from django.db.models.signals import post_delete, post_save
+
+    from tasks_app.models import LLMModel, LLMModelComment, Tag
+
+    for signal in (post_save, post_delete):
+        signal.connect(_on_tag_change, sender=Tag, dispatch_uid=f"snap-tag-{signal}")
+        for model in (LLMModel, LLMModelComment):
+            signal.connect(
+                _on_catalogue_change,
+                sender=model,
+                dispatch_uid=f"snap-{model.__name__}-{signal}",
+            )
