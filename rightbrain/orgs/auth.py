@@ -8,7 +8,7 @@ its resolver at start-up (orgs cannot import the apps above it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import UUID
 
@@ -45,6 +45,9 @@ class Principal:
     # Service accounts (project OAuth clients) act with this project role.
     service_role: str | None = None
     credential: str = "api_key"
+    # The credential's project with the caller's role, when resolving the
+    # credential could read it in the same query (API keys).
+    access: ProjectAccess | None = field(default=None, compare=False)
 
     @property
     def member_key(self) -> str | None:
@@ -64,7 +67,15 @@ def api_key_principal(token: str) -> Principal | None:
     if not token.startswith("rbk_"):
         return None
     key = (
-        ApiKey.objects.select_related("user")
+        ApiKey.objects.select_related("user", "project__organization")
+        .annotate(
+            member_role=Subquery(
+                Membership.objects.filter(
+                    user=OuterRef("user_id"),
+                    organization_id=OuterRef("project__organization_id"),
+                ).values("role")[:1]
+            )
+        )
         .filter(key_hash=hash_token(token), revoked_at__isnull=True)
         .first()
     )
@@ -73,7 +84,17 @@ def api_key_principal(token: str) -> Principal | None:
     now = timezone.now()
     if key.last_used is None or now - key.last_used > _LAST_USED_PRECISION:
         ApiKey.objects.filter(pk=key.pk).update(last_used=now)
-    return Principal(user=key.user, project_id=key.project_id, credential="api_key")
+    project = key.project
+    return Principal(
+        user=key.user,
+        project_id=key.project_id,
+        credential="api_key",
+        access=ProjectAccess(
+            project,
+            project.organization,
+            key.member_role or "",
+        ),
+    )
 
 
 register_bearer_resolver(api_key_principal)
@@ -140,6 +161,11 @@ def project_access_for_principal(
     """
     if principal.project_id is not None and principal.project_id != project_id:
         return None
+    if principal.access is not None:
+        access = principal.access
+        if access.organization.pk != org_id or access.project.archived_at:
+            return None
+        return access
     projects = Project.objects.select_related("organization").filter(
         pk=project_id, organization_id=org_id, archived_at__isnull=True
     )

@@ -13,7 +13,7 @@ from rightbrain.orgs.permissions import Perm, role_allows, task_role_allows
 from rightbrain.orgs.selectors import ProjectAccess
 from tasks_app import selectors
 from tasks_app.models import Task
-from tasks_app.permissions import effective_task_role, subject_keys
+from tasks_app.permissions import effective_task_role, grant_keys_that_matter
 
 # Access ----------------------------------------------------------------------
 
@@ -58,7 +58,7 @@ def task_for_caller(
     access = project_access(request, org_id, project_id)
     if principal.task_id is not None:
         raise Forbidden("A task access token can only run its task and read its runs.")
-    keys = subject_keys(principal, access)
+    keys = grant_keys_that_matter(principal, access)
     task = selectors.task_for_access(
         project_id=project_id, task_id=task_id, grant_keys=keys
     )

@@ -13,6 +13,7 @@ from rightbrain.api_common import (
     ERRORS,
     PROJECT,
     json_null,
+    json_ready,
     json_response,
     page_limit_of,
 )
@@ -29,7 +30,7 @@ from tasks_app.api.common import (
 from tasks_app.api.tags import tag_out
 from tasks_app.input_processors import PROCESSORS
 from tasks_app.models import LLMModel, Task, TaskRevision
-from tasks_app.permissions import effective_task_role, subject_keys
+from tasks_app.permissions import effective_task_role, grant_keys_that_matter
 from tasks_app.schemas import (
     InputProcessorOut,
     LLMModelOut,
@@ -154,7 +155,7 @@ def tasks_out(
             include_tests=include_tests,
             revision_tag_id=revision_tag_id,
         )
-        return {task.pk: _snapshot(task) for task in loaded}
+        return {task.pk: json_ready(_snapshot(task)) for task in loaded}
 
     snapshots = task_snapshots(
         (task for task, _role in tasks),
@@ -213,7 +214,7 @@ def task_list(
     principal = principal_of(request)
     access = project_access(request, org_id, project_id)
     limit = page_limit_of(query.page_limit)
-    keys = subject_keys(principal, access)
+    keys = grant_keys_that_matter(principal, access)
     if principal.task_id is not None:
         raise Forbidden("A task access token can only run its task.")
     tasks = selectors.visible_tasks(

@@ -251,9 +251,9 @@ def test_iam_list_query_count_is_constant(
         TaskMember.objects.create(
             task_id=task["id"], subject_type="user", subject_id=user.pk, role="viewer"
         )
-    # 1 key + user, 2 project + role, 3 task, 4 caller's grants, 5 grants,
-    # 6 users
-    with django_assert_num_queries(6):
+    # 1 key with user, project and role, 2 task, 3 caller's grants, 4 grants,
+    # 5 users
+    with django_assert_num_queries(5):
         _members(client, task)
 
 

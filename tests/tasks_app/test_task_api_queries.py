@@ -47,18 +47,18 @@ def test_task_list_queries_do_not_grow_with_tasks_and_revisions(
     client.post("/task", new_task())  # warm: stamps last_used on the key
     api("editor").post("/task", new_task())
     client.get("/task")
-    # 1 key + user, 2 project + role, 3 page of tasks, 4 caller's grants,
-    # 5 total count; the task snapshots come from the cache.
-    with django_assert_num_queries(5):
+    # 1 key with user, project and role, 2 page of tasks, 3 caller's grants,
+    # 4 total count; the task snapshots come from the cache.
+    with django_assert_num_queries(4):
         small = client.get("/task")
     _grow(personas, llm, tasks=100, revisions=10)
     cache.clear()
-    # Cold: 6 tasks, 7 revisions + models, 8 revision tags, 9 model comments,
-    # 10 active revisions, 11 task tags. (Fallback models' comments add one
+    # Cold: 5 tasks, 6 revisions + models, 7 revision tags, 8 model comments,
+    # 9 active revisions, 10 task tags. (Fallback models' comments add one
     # query when any listed revision has a fallback.)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         big = client.get("/task")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         assert client.get("/task").json() == big.json()
     assert len(small.json()["results"]) == 1
     assert len(big.json()["results"]) == 100
@@ -72,10 +72,15 @@ def test_task_detail_queries_do_not_grow_with_revisions(
     client = api("viewer")
     task = api("editor").post("/task", new_task()).json()
     client.get(f"/task/{task['id']}")
-    # 1 key + user, 2 project + role, 3 task, 4 caller's grants; the rest is
-    # the cached snapshot.
-    with django_assert_num_queries(4):
+    # 1 key with user, project and role, 2 task, 3 caller's grants; the rest
+    # is the cached snapshot.
+    with django_assert_num_queries(3):
         client.get(f"/task/{task['id']}")
+    # An owner's grants cannot raise their role, so they are not read.
+    owner = api("owner")
+    owner.get(f"/task/{task['id']}")  # stamps last_used on the key
+    with django_assert_num_queries(2):
+        assert owner.get(f"/task/{task['id']}").status_code == 200
     TaskRevision.objects.bulk_create(
         TaskRevision(
             task_id=task["id"], user_prompt=f"v{n} {{x}}", llm_model=llm.vision
@@ -83,9 +88,9 @@ def test_task_detail_queries_do_not_grow_with_revisions(
         for n in range(50)
     )
     cache.clear()
-    # Cold: 5 task, 6 revisions + models, 7 revision tags, 8 model comments,
-    # 9 active revisions, 10 task tags.
-    with django_assert_num_queries(10):
+    # Cold: 4 task, 5 revisions + models, 6 revision tags, 7 model comments,
+    # 8 active revisions, 9 task tags.
+    with django_assert_num_queries(9):
         detail = client.get(f"/task/{task['id']}")
     assert len(detail.json()["revisions"]) == 51
 
