@@ -356,6 +356,19 @@ CELERY_BEAT_SCHEDULE: dict = {
 RB_ALLOW_PRIVATE_URLS = env_bool(
     "RB_ALLOW_PRIVATE_URLS", env_bool("URL_FETCH_ALLOW_PRIVATE", False)
 )
+# Input processors. url_fetcher: the timeout when a revision sets none, and the
+# most bytes read from a page. Documents: the most text taken from one file, and
+# the most an Office file may unpack to (a small zip can hold gigabytes).
+RB_URL_FETCH_TIMEOUT = float(env("RB_URL_FETCH_TIMEOUT", "30"))
+RB_URL_FETCH_MAX_BYTES = env_int("RB_URL_FETCH_MAX_BYTES", 5_000_000)
+RB_DOCUMENT_MAX_CHARS = env_int("RB_DOCUMENT_MAX_CHARS", 200_000)
+RB_DOCUMENT_MAX_UNPACKED_BYTES = env_int("RB_DOCUMENT_MAX_UNPACKED_BYTES", 200_000_000)
+# perplexity_search: the provider (`perplexity`, or `mock` for offline demos) and
+# its instance-wide key; revisions save without one, their runs fail clearly.
+RB_SEARCH_PROVIDER = env("RB_SEARCH_PROVIDER", env("SEARCH_PROVIDER", "perplexity"))
+RB_SEARCH_API_KEY = env("RB_SEARCH_API_KEY", env("PERPLEXITY_API_KEY"))
+RB_SEARCH_API_BASE = env("RB_SEARCH_API_BASE", "https://api.perplexity.ai")
+RB_SEARCH_TIMEOUT = float(env("RB_SEARCH_TIMEOUT", "30"))
 # Key for secrets stored encrypted (task access tokens, signing keys); derived from
 # SECRET_KEY when unset.
 RB_ENCRYPTION_KEY = env("RB_ENCRYPTION_KEY")
@@ -375,6 +388,10 @@ RB_IMAGE_MAX_SIDE = env_int("RB_IMAGE_MAX_SIDE", 2048)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RB_MAX_REQUEST_BYTES", 30_000_000)
 # Invitations to an organisation stay valid this many days.
 RB_INVITATION_DAYS = env_int("RB_INVITATION_DAYS", 7)
+# Task forwarders: seconds to wait for a destination's answer, and the base of
+# the pause before each retry (×1, ×6, ×30: 10 s, 60 s, 300 s by default).
+RB_FORWARDER_TIMEOUT = float(env("RB_FORWARDER_TIMEOUT", "10"))
+RB_FORWARDER_RETRY_BACKOFF = float(env("RB_FORWARDER_RETRY_BACKOFF", "10"))
 
 LOGGING = {
     "version": 1,
@@ -382,5 +399,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # fpdf2 subsets fonts for every PDF run and fontTools logs each step.
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -1,16 +1,27 @@
-"""Runs over JSON (api.md §4.1–4.3): run a task, list and fetch its runs."""
+"""Runs over the API (api.md §4.1–4.6): run a task, list and fetch its runs.
+
+A run is sent as JSON (files base64-encoded in `task_files`) or as
+multipart/form-data (a `task_input` JSON part and `task_files` file parts); both
+end in the same service call.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import pydantic
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.core.files.storage import default_storage
 from django.db.models import F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
 from django.http import FileResponse, Http404, HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from ninja import Query, Router, Schema
+from ninja.errors import ValidationError
 from pydantic import Field
 
 from rightbrain.api_common import (
@@ -47,6 +58,55 @@ class RunRequest(Schema):
     context_id: str | None = Field(default=None, max_length=255)
     # The seeds' examples sometimes send this instead of task_input.
     input_params: Any = None
+
+
+def _inlined_schema(model: type[Schema]) -> dict[str, Any]:
+    """`model`'s JSON Schema with its nested models written in place: ninja
+    lists under components only the models of an operation's parameters."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline(schema)
+
+
+def _run_request_body() -> dict[str, Any]:
+    """The two bodies a run accepts, for the OpenAPI document."""
+    text = {"type": "string", "maxLength": 255}
+    multipart = {
+        "type": "object",
+        "properties": {
+            "task_input": {
+                "type": "string",
+                "description": "The variables as a JSON object, "
+                'e.g. {"review": "Great blender"}.',
+            },
+            "task_files": {
+                "type": "array",
+                "items": {"type": "string", "format": "binary"},
+                "description": "Images and documents, one file part each.",
+            },
+            "task_reference": text,
+            "context_id": text,
+        },
+        "required": ["task_input"],
+    }
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _inlined_schema(RunRequest)},
+            "multipart/form-data": {"schema": multipart},
+        },
+    }
 
 
 class RunQuery(Schema):
@@ -189,21 +249,103 @@ def _sees_all_runs(task: Task, role: str | None) -> bool:
     return role == TaskRole.OWNER
 
 
+def _run_request(request: HttpRequest) -> tuple[RunRequest, list[files.Upload]]:
+    """The run's fields and files, from a JSON or a multipart body."""
+    if request.content_type == "multipart/form-data":
+        return _multipart_run_request(request)
+    payload = _validated_run_request(_json_body(request))
+    uploads = files.decode_task_files(
+        [item.model_dump() for item in payload.task_files or []]
+    )
+    return payload, uploads
+
+
+def _json_body(request: HttpRequest) -> Any:
+    if not request.body:
+        return {}
+    try:
+        return json.loads(request.body)
+    except ValueError:
+        raise BadRequest("The request body is not valid JSON.") from None
+
+
+def _validated_run_request(data: Any) -> RunRequest:
+    """RunRequest, or the API's 400 for envelope errors (as ninja reports them)."""
+    try:
+        return RunRequest.model_validate(data)
+    except pydantic.ValidationError as error:
+        raise ValidationError(
+            [
+                {
+                    "loc": ("body", *item["loc"]),
+                    "msg": item["msg"],
+                    "type": item["type"],
+                }
+                for item in error.errors(include_url=False)
+            ]
+        ) from None
+
+
+def _multipart_run_request(
+    request: HttpRequest,
+) -> tuple[RunRequest, list[files.Upload]]:
+    try:
+        form, parts = request.POST, request.FILES
+    except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent) as error:
+        raise BadRequest(f"The multipart body could not be read: {error}") from None
+    for name in parts:
+        if name != "task_files":
+            raise Invalid(
+                f"Send files as parts named task_files, not {name!r}.", field=name
+            )
+    if "task_files" in form:
+        raise Invalid(
+            "task_files parts must be files; base64 content belongs in a JSON body.",
+            field="task_files",
+        )
+    raw_input = form.get("task_input")
+    task_input = None if raw_input is None else _json_object_part(raw_input)
+    payload = _validated_run_request(
+        {
+            "task_input": task_input,
+            "task_reference": form.get("task_reference"),
+            "context_id": form.get("context_id"),
+        }
+    )
+    return payload, files.uploads_from_parts(parts.getlist("task_files"))
+
+
+def _json_object_part(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise Invalid(
+            f"The task_input part is not valid JSON ({error}).", field="task_input"
+        ) from None
+    if not isinstance(value, dict):
+        raise Invalid(
+            "The task_input part must be a JSON object of name → value.",
+            field="task_input",
+        )
+    return value
+
+
 @router.post(
     PROJECT + "/task/{task_id}/run",
     response={200: TaskRunOut, **ERRORS},
     summary="Run a task",
     operation_id="task_run",
+    openapi_extra={"requestBody": _run_request_body()},
 )
 def task_run(
     request: HttpRequest,
     org_id: UUID,
     project_id: UUID,
     task_id: UUID,
-    payload: RunRequest,
     query: Query[RunQuery],
 ):
     task, _role, _ = _task_for_runs(request, org_id, project_id, task_id, Perm.TASK_RUN)
+    payload, uploads = _run_request(request)
     if payload.task_input is None:
         if payload.input_params is not None:
             raise Invalid(
@@ -212,9 +354,6 @@ def task_run(
                 field="task_input",
             )
         raise BadRequest("task_input is required.", field="task_input")
-    uploads = files.decode_task_files(
-        [item.model_dump() for item in payload.task_files or []]
-    )
     revision = services.revision_for_run(
         task=task, revision_id=query.revision_id, revision_tag=query.revision_tag
     )
@@ -504,3 +643,63 @@ def task_run_file(
         filename=file.original_filename,
     )
     return response
+
+
+# Forwarder deliveries (api.md §8) -----------------------------------------------
+
+
+class ForwarderDeliveryOut(Schema):
+    id: UUID
+    delivery_id: UUID
+    task_forwarder_id: UUID
+    task_run_id: UUID
+    attempt: int
+    status_code: int | None = None
+    error: str | None = None
+    delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    created: datetime
+
+
+class ForwarderDeliveries(Schema):
+    results: list[ForwarderDeliveryOut]
+
+
+@router.get(
+    PROJECT + "/task/{task_id}/run/{task_run_id}/forwarder_delivery",
+    response={200: ForwarderDeliveries, **ERRORS},
+    summary="A run's delivery attempts to its task forwarder",
+    operation_id="task_run_forwarder_deliveries",
+)
+def task_run_forwarder_deliveries(
+    request: HttpRequest,
+    org_id: UUID,
+    project_id: UUID,
+    task_id: UUID,
+    task_run_id: UUID,
+):
+    task, _role, sees_all = _task_for_runs(
+        request, org_id, project_id, task_id, Perm.TASK_VIEW
+    )
+    run = TaskRun.objects.filter(pk=task_run_id, task=task).first()
+    if run is None:
+        raise Http404("This task has no run with that id.")
+    _require_visible(run, sees_all=sees_all, request=request)
+    deliveries = tasks_selectors.deliveries_of_run(task_run_id=run.pk)
+    return {
+        "results": [
+            {
+                "id": delivery.pk,
+                "delivery_id": delivery.delivery_id,
+                "task_forwarder_id": delivery.forwarder_id,
+                "task_run_id": delivery.task_run_id,
+                "attempt": delivery.attempt,
+                "status_code": delivery.status_code,
+                "error": delivery.error or None,
+                "delivered_at": delivery.delivered_at,
+                "next_attempt_at": delivery.next_attempt_at,
+                "created": delivery.created,
+            }
+            for delivery in deliveries
+        ]
+    }

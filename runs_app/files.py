@@ -17,6 +17,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
@@ -73,14 +74,29 @@ def decode_task_files(items: list[dict[str, str]] | None) -> list[Upload]:
     return uploads
 
 
-def upload_from_bytes(filename: str, data: bytes) -> Upload:
+def uploads_from_parts(parts: list[UploadedFile]) -> list[Upload]:
+    """`task_files` parts of a multipart body, checked like the JSON ones."""
+    uploads: list[Upload] = []
+    for index, part in enumerate(parts):
+        filename = _safe_name(part.name or f"file-{index}")
+        # Refused before the bytes are read into memory.
+        _refuse_oversized(filename, part.size or 0)
+        uploads.append(upload_from_bytes(filename, part.read()))
+    return uploads
+
+
+def _refuse_oversized(filename: str, size: int) -> None:
     limit = settings.RB_MAX_FILE_BYTES
-    if len(data) > limit:
+    if size > limit:
         raise Invalid(
-            f"{filename} is {len(data) // 1_000_000} MB; files may be at most "
+            f"{filename} is {size // 1_000_000} MB; files may be at most "
             f"{limit // 1_000_000} MB.",
             field="task_files",
         )
+
+
+def upload_from_bytes(filename: str, data: bytes) -> Upload:
+    _refuse_oversized(filename, len(data))
     if not data:
         raise BadRequest(f"{filename} is empty.", field="task_files")
     content_type, is_image = _kind_of(data, filename)

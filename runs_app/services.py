@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from rightbrain.errors import BadRequest, Forbidden, Invalid, NotFound
 from rightbrain.orgs.models import Project, User
-from runs_app import circuit, files
+from runs_app import circuit, files, forwarding, outputs, processors
 from runs_app.credits import credits_for
 from runs_app.models import NO_GROUP, HourlyUsage, ReportingGroup, RunFile, TaskRun
 from tasks_app import llm
@@ -33,7 +33,6 @@ from tasks_app.variables import render_prompt
 
 # Kinds of failure that another attempt on the same model cannot fix.
 _NOT_RETRYABLE = {"auth", "bad_request", "not_configured"}
-RUNNABLE_MODALITIES = {Task.OutputModality.JSON, Task.OutputModality.TEXT}
 
 
 # Choosing the revision ---------------------------------------------------------------
@@ -123,6 +122,7 @@ class Outcome:
 def _attempts(
     model: LLMModel,
     *,
+    modality: str,
     messages: list[dict[str, Any]],
     config: dict[str, Any],
     schema: dict[str, Any] | None,
@@ -133,7 +133,8 @@ def _attempts(
     last = ""
     for attempt in range(attempts):
         try:
-            reply = llm.complete(
+            reply = outputs.produce(
+                modality,
                 model=model,
                 messages=messages,
                 config=config,
@@ -155,6 +156,7 @@ def _attempts(
 def _call_with_fallback(
     revision: TaskRevision,
     *,
+    modality: str,
     messages: list[dict[str, Any]],
     schema: dict[str, Any] | None,
     use_fallback: bool,
@@ -171,6 +173,7 @@ def _call_with_fallback(
     else:
         reply, primary_calls, primary_failure = _attempts(
             revision.llm_model,
+            modality=modality,
             messages=messages,
             config=revision.llm_config or {},
             schema=schema,
@@ -191,6 +194,7 @@ def _call_with_fallback(
     assert fallback is not None
     reply, fallback_calls, fallback_failure = _attempts(
         fallback,
+        modality=modality,
         messages=messages,
         config=revision.fallback_llm_config or {},
         schema=schema,
@@ -220,7 +224,7 @@ def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _add_to_hourly_usage(run: TaskRun) -> None:
+def hourly_usage_add(run: TaskRun) -> None:
     """One UPSERT that adds the run to its hour's row (SQLite and PostgreSQL)."""
     table = HourlyUsage._meta.db_table
     columns = (
@@ -288,19 +292,20 @@ def run_execute(
     """
     if not task.enabled:
         raise Forbidden("This task is disabled.")
-    if task.output_modality not in RUNNABLE_MODALITIES:
-        raise Invalid(
-            f"Runs of {task.get_output_modality_display()} tasks are not available "
-            "on this instance yet.",
-            field="output_modality",
-        )
     if use_fallback_model and revision.fallback_llm_model_id is None:
         raise Invalid(
             "This revision has no fallback model.", field="use_fallback_model"
         )
+    outputs.check_models(
+        modality=task.output_modality,
+        models=_models_to_call(revision, use_fallback_model),
+    )
     values = _checked_input(revision, task_input)
     images = _checked_images(revision, uploads)
     processor_started = time.perf_counter()
+    values = processors.processed_values(
+        revision=revision, values=values, uploads=uploads
+    )
     rendered = render_prompt(revision.user_prompt, values)
     model_images = [
         llm.Image(
@@ -317,14 +322,21 @@ def run_execute(
     )
     outcome = _call_with_fallback(
         revision,
+        modality=task.output_modality,
         messages=messages,
         schema=_schema_for(task, revision),
         use_fallback=use_fallback_model,
     )
+    generated = [
+        (upload, *files.store(upload, task_id=task.pk))
+        for upload in outputs.uploads_of(outcome.reply)
+    ]
     run = TaskRun(
         task=task,
         task_revision=revision,
-        response=outcome.reply.content
+        response=outputs.response_of(
+            task.output_modality, outcome.reply, [name for _u, name, _k in generated]
+        )
         if outcome.reply is not None
         else {"error": outcome.error},
         run_data={"submitted": task_input},
@@ -354,24 +366,44 @@ def run_execute(
         with transaction.atomic():
             run.save(force_insert=True)
             RunFile.objects.bulk_create(
-                RunFile(
-                    task_run=run,
-                    direction=RunFile.Direction.INPUT,
-                    original_filename=upload.filename,
-                    stored_filename=stored_filename,
-                    content_type=upload.content_type,
-                    size_bytes=len(upload.data),
-                    storage_key=key,
-                )
-                for upload, stored_filename, key in stored
+                [
+                    *_run_files(run, stored, RunFile.Direction.INPUT),
+                    *_run_files(run, generated, RunFile.Direction.OUTPUT),
+                ]
             )
-            _add_to_hourly_usage(run)
+            hourly_usage_add(run)
             task_mark_run(task=task, at=run.created)
+            transaction.on_commit(lambda: forwarding.enqueue(run), robust=True)
     except Exception:
         # Nothing half-written: the bytes go when the rows do not exist.
-        files.delete_stored([key for _upload, _name, key in stored])
+        files.delete_stored([key for _upload, _name, key in [*stored, *generated]])
         raise
     return run
+
+
+def _models_to_call(revision: TaskRevision, use_fallback: bool) -> list[LLMModel]:
+    primary = [] if use_fallback else [revision.llm_model]
+    fallback = revision.fallback_llm_model
+    return [*primary, *([fallback] if fallback is not None else [])]
+
+
+def _run_files(
+    run: TaskRun,
+    stored: Sequence[tuple[files.Upload, str, str]],
+    direction: RunFile.Direction,
+) -> list[RunFile]:
+    return [
+        RunFile(
+            task_run=run,
+            direction=direction,
+            original_filename=upload.filename,
+            stored_filename=stored_filename,
+            content_type=upload.content_type,
+            size_bytes=len(upload.data),
+            storage_key=key,
+        )
+        for upload, stored_filename, key in stored
+    ]
 
 
 def _checked_images(

@@ -256,11 +256,16 @@ CATALOGUE: list[dict[str, Any]] = [
         "description": (
             "Answers deterministically and offline, with output that is valid "
             "against the task's schema; meant for trying Rightbrain out without "
-            "provider keys. It costs nothing: no provider is called or paid."
+            "provider keys. Image tasks get a small pattern and audio tasks a "
+            "short tune, both made from the prompt. It costs nothing: no "
+            "provider is called or paid."
         ),
         "litellm_model": "rightbrain/demo",
         "api_key_env": "",
         "supports_vision": True,
+        # So that every output modality can be tried offline.
+        "supports_image_output": True,
+        "supports_audio_output": True,
         "max_context_window": 272_000,
         "model_params": _text_params(),
         # Free, not unknown: its runs charge "0.00" credits (domain.md §8.2).

@@ -177,6 +177,46 @@ class Task(models.Model):
         return self.name
 
 
+class TaskForwarder(models.Model):
+    """Where the runs of revisions that name it are POSTed (api.md §8).
+
+    `config` is shown to project members; `config_sensitive` (the signing key)
+    is write-only: kept encrypted because the delivery worker must read it
+    back, never returned by the API.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="task_forwarders"
+    )
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    config = models.JSONField(default=dict, blank=True)
+    # Fernet token of the JSON object (see tokens.py); empty when there is none.
+    config_sensitive_encrypted = models.TextField(blank=True, default="")
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    modified = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(
+                fields=["project", "-created", "-id"], name="forwarder_by_project"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_sensitive_config(self) -> bool:
+        return bool(self.config_sensitive_encrypted)
+
+    @property
+    def destination_url(self) -> str:
+        return str((self.config or {}).get("destination_url") or "")
+
+
 class TaskRevision(models.Model):
     """An immutable snapshot of how a task runs. There is no update path."""
 
@@ -194,6 +234,16 @@ class TaskRevision(models.Model):
     fallback_llm_config = models.JSONField(null=True, blank=True)
     output_format = models.JSONField(null=True, blank=True)
     rag = models.JSONField(null=True, blank=True)
+    # Set when the revision is made, like every other field. RESTRICT rather
+    # than PROTECT: a forwarder in use cannot be deleted on its own, yet a
+    # project that goes takes its tasks and forwarders together.
+    task_forwarder = models.ForeignKey(
+        TaskForwarder,
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="revisions",
+    )
     image_required = models.BooleanField(default=False)
     optimise_images = models.BooleanField(default=True)
     test = models.BooleanField(default=False)
@@ -269,3 +319,42 @@ class TaskMember(models.Model):
     @property
     def member(self) -> str:
         return f"{self.subject_type}:{self.subject_id}"
+
+
+class ForwarderDelivery(models.Model):
+    """One attempt to deliver a run to a forwarder: the delivery audit.
+
+    The attempts of one delivery share `delivery_id`, which receivers get as
+    the idempotency key. The run is referenced by id only: runs live in
+    runs_app, above this app; the task link removes the rows with the task.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    delivery_id = models.UUIDField()
+    forwarder = models.ForeignKey(
+        TaskForwarder, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="forwarder_deliveries"
+    )
+    task_run_id = models.UUIDField()
+    attempt = models.PositiveSmallIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery_id", "attempt"], name="forwarder_delivery_attempt"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["task_run_id", "created"], name="delivery_by_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_run_id} → {self.forwarder_id} #{self.attempt}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -9,12 +10,15 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.selectors import page_after
+from rightbrain.orgs.tokens import decrypt_secret
 from tasks_app.models import (
     ActiveRevision,
+    ForwarderDelivery,
     LLMModel,
     LLMModelComment,
     Tag,
     Task,
+    TaskForwarder,
     TaskMember,
     TaskRevision,
 )
@@ -224,3 +228,35 @@ def subject_names(*, grants: list[TaskMember]) -> dict[str, tuple[str, int]]:
             sizes.get(project.organization_id, 0),
         )
     return result
+
+
+# Task forwarders ----------------------------------------------------------------
+
+
+def forwarders_of(*, project_id: UUID) -> QuerySet[TaskForwarder]:
+    """The project's forwarders, newest first (the list's cursor order)."""
+    return TaskForwarder.objects.filter(project_id=project_id).order_by(
+        "-created", "-id"
+    )
+
+
+def forwarder_in_project(
+    *, project_id: UUID, forwarder_id: UUID
+) -> TaskForwarder | None:
+    return TaskForwarder.objects.filter(pk=forwarder_id, project_id=project_id).first()
+
+
+def forwarder_sensitive_config(*, forwarder: TaskForwarder) -> dict[str, Any] | None:
+    """The decrypted write-only config ({} when none was given), or None when
+    it was encrypted under a key this instance no longer has."""
+    if not forwarder.config_sensitive_encrypted:
+        return {}
+    plain = decrypt_secret(forwarder.config_sensitive_encrypted)
+    return None if plain is None else json.loads(plain)
+
+
+def deliveries_of_run(*, task_run_id: UUID) -> QuerySet[ForwarderDelivery]:
+    """Every delivery attempt of a run, oldest first."""
+    return ForwarderDelivery.objects.filter(task_run_id=task_run_id).order_by(
+        "created", "id"
+    )

@@ -8,6 +8,7 @@ prompt.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import jsonschema
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,12 +25,14 @@ from rightbrain.errors import DomainError, Invalid, NotFound
 from rightbrain.orgs.models import Project, User
 from rightbrain.orgs.permissions import TaskRole
 from rightbrain.orgs.tokens import encrypt_secret, hash_token, new_token
+from rightbrain.outbound import BlockedURL, checked_url
 from tasks_app.input_processors import processor_named
 from tasks_app.models import (
     ActiveRevision,
     LLMModel,
     Tag,
     Task,
+    TaskForwarder,
     TaskMember,
     TaskRevision,
 )
@@ -47,6 +51,7 @@ REVISION_FIELDS = (
     "fallback_llm_model_id",
     "fallback_llm_config",
     "output_format",
+    "task_forwarder_id",
     "rag",
     "image_required",
     "optimise_images",
@@ -78,6 +83,7 @@ class RevisionSpec:
     fallback_llm_model_id: UUID | None = None
     fallback_llm_config: dict[str, Any] | None = None
     output_format: Any = None
+    task_forwarder_id: UUID | None = None
     rag: dict[str, Any] | None = None
     image_required: bool = False
     optimise_images: bool = True
@@ -208,6 +214,26 @@ def _validate_rag(rag: Any) -> dict[str, Any] | None:
     return rag
 
 
+def _forwarder_for_revision(
+    forwarder_id: UUID | None, *, project_id: UUID, missing: type[DomainError]
+) -> TaskForwarder | None:
+    if forwarder_id is None:
+        return None
+    forwarder = TaskForwarder.objects.filter(pk=forwarder_id).first()
+    if forwarder is None:
+        raise missing(
+            f"There is no task forwarder with id {forwarder_id}.",
+            field="task_forwarder_id",
+        )
+    if forwarder.project_id != project_id:
+        raise Invalid(
+            f"Task forwarder {forwarder_id} belongs to another project; a revision "
+            "forwards only within its own project.",
+            field="task_forwarder_id",
+        )
+    return forwarder
+
+
 def _build_revision(
     *,
     task: Task,
@@ -258,6 +284,9 @@ def _build_revision(
         for name, text in (spec.input_param_descriptions or {}).items()
         if name in input_params and isinstance(text, str)
     }
+    forwarder = _forwarder_for_revision(
+        spec.task_forwarder_id, project_id=task.project_id, missing=missing
+    )
     return TaskRevision(
         task=task,
         system_prompt=spec.system_prompt or "",
@@ -269,6 +298,7 @@ def _build_revision(
         fallback_llm_model=fallback,
         fallback_llm_config=fallback_config,
         output_format=output_format,
+        task_forwarder=forwarder,
         rag=_validate_rag(spec.rag),
         image_required=spec.image_required,
         optimise_images=spec.optimise_images,
@@ -363,6 +393,7 @@ def _spec_from(revision: TaskRevision, changes: Mapping[str, Any]) -> RevisionSp
         "fallback_llm_model_id": revision.fallback_llm_model_id,
         "fallback_llm_config": revision.fallback_llm_config,
         "output_format": revision.output_format,
+        "task_forwarder_id": revision.task_forwarder_id,
         "rag": revision.rag,
         "image_required": revision.image_required,
         "optimise_images": revision.optimise_images,
@@ -679,3 +710,106 @@ def task_member_set_role(
             defaults={"role": role},
         )
     Task.objects.filter(pk=task.pk).update(modified=timezone.now())
+
+
+# Task forwarders ----------------------------------------------------------------
+
+MAX_URL_LENGTH = 2048
+
+
+def _validate_forwarder_name(name: str) -> str:
+    if not name.strip() or len(name) > 255:
+        raise Invalid("A forwarder name has 1 to 255 characters.", field="name")
+    return name
+
+
+def _validate_forwarder_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Only `destination_url` is known: an address we may POST runs to."""
+    where = "config.destination_url"
+    url = config.get("destination_url")
+    if not isinstance(url, str) or not url.strip():
+        raise Invalid(
+            "A forwarder needs config.destination_url, the address runs are POSTed to.",
+            field=where,
+        )
+    if len(url) > MAX_URL_LENGTH:
+        raise Invalid(
+            f"A destination URL has at most {MAX_URL_LENGTH} characters.", field=where
+        )
+    # Runs carry users' inputs and outputs: plain http only where private
+    # addresses are allowed too (tests, fully local set-ups).
+    if not url.lower().startswith("https://") and not settings.RB_ALLOW_PRIVATE_URLS:
+        raise Invalid("The destination must be an https URL.", field=where)
+    try:
+        checked_url(url)
+    except BlockedURL as error:
+        raise Invalid(str(error), field=where) from None
+    except ValueError:
+        raise Invalid("This is not a valid URL.", field=where) from None
+    return {"destination_url": url}
+
+
+def _encrypted_sensitive_config(sensitive: Mapping[str, Any]) -> str:
+    key = sensitive.get("signing_key")
+    if key is not None and (not isinstance(key, str) or not key):
+        raise Invalid(
+            "signing_key must be a non-empty string.",
+            field="config_sensitive.signing_key",
+        )
+    return encrypt_secret(json.dumps(dict(sensitive))) if sensitive else ""
+
+
+def task_forwarder_create(
+    *,
+    project: Project,
+    name: str,
+    config: Mapping[str, Any],
+    description: str | None = None,
+    config_sensitive: Mapping[str, Any] | None = None,
+) -> TaskForwarder:
+    return TaskForwarder.objects.create(
+        project=project,
+        name=_validate_forwarder_name(name),
+        description=description or "",
+        config=_validate_forwarder_config(config),
+        config_sensitive_encrypted=_encrypted_sensitive_config(config_sensitive or {}),
+    )
+
+
+def task_forwarder_update(
+    *,
+    forwarder: TaskForwarder,
+    name: str | None = None,
+    description: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    config_sensitive: Mapping[str, Any] | None = None,
+) -> TaskForwarder:
+    """None leaves a field as it is. `config_sensitive` replaces the stored
+    secrets (`{}` removes them); later deliveries sign with the new key."""
+    if name is not None:
+        forwarder.name = _validate_forwarder_name(name)
+    if description is not None:
+        forwarder.description = description
+    if config is not None:
+        forwarder.config = _validate_forwarder_config(config)
+    if config_sensitive is not None:
+        forwarder.config_sensitive_encrypted = _encrypted_sensitive_config(
+            config_sensitive
+        )
+    forwarder.modified = timezone.now()
+    forwarder.save()
+    return forwarder
+
+
+@transaction.atomic
+def task_forwarder_delete(*, forwarder: TaskForwarder) -> None:
+    """Delete a forwarder no revision names. Revisions never change, so one in
+    use stays until the tasks whose revisions name it are deleted."""
+    using = Task.objects.filter(revisions__task_forwarder=forwarder).distinct().count()
+    if using:
+        raise Invalid(
+            f"Revisions of {using} task{'s' if using != 1 else ''} forward to "
+            "this forwarder, and revisions never change: it can be deleted once "
+            "those tasks are."
+        )
+    forwarder.delete()

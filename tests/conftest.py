@@ -126,6 +126,25 @@ def fake_llm(_fake_llm_server):
     return _fake_llm_server
 
 
+@pytest.fixture(scope="session")
+def _fake_web_server():
+    from tests.fake_web import start_fake_web
+
+    fake, server = start_fake_web()
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture
+def fake_web(_fake_web_server, settings):
+    """The local stand-in for outside websites and the search API, emptied for
+    this test; outbound requests may reach it (it listens on loopback)."""
+    settings.RB_ALLOW_PRIVATE_URLS = True
+    settings.RB_SEARCH_API_BASE = _fake_web_server.base_url
+    _fake_web_server.reset()
+    return _fake_web_server
+
+
 TEXT_PARAMS = {
     "temperature": {"type": "number", "minimum": 0, "maximum": 2},
     "top_p": {"type": "number", "minimum": 0, "maximum": 1},

@@ -2,11 +2,16 @@
 
 Tests drive the real litellm HTTP path against it: nothing in litellm or in our
 code is patched. Script answers with `fake.answer(...)`, `fake.fail(...)`,
-`fake.slow(...)`; unscripted calls answer `{}`. Every request body is recorded.
+`fake.slow(...)`, and for the file endpoints `fake.image(...)` and
+`fake.speech(...)`; one queue serves every endpoint, in order. Unscripted calls
+answer `{}` (chat), a small PNG (images) or a few bytes of "audio" (speech).
+Every request body is recorded, with its path as `_path`.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import threading
 import time
@@ -14,6 +19,17 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from PIL import Image
+
+
+def tiny_png(colour: tuple[int, int, int] = (200, 30, 60)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+FAKE_AUDIO = b"ID3\x04\x00fake mp3 frames"
 
 
 @dataclass
@@ -24,6 +40,7 @@ class Scripted:
     delay: float = 0.0
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    data: bytes | None = None  # the image or audio bytes of a file endpoint
 
 
 @dataclass
@@ -59,6 +76,14 @@ class FakeLLM:
         self._script.append(Scripted(content=text, delay=seconds))
         return self
 
+    def image(self, data: bytes | None = None, **usage: int) -> FakeLLM:
+        self._script.append(Scripted(data=data or tiny_png(), **usage))
+        return self
+
+    def speech(self, data: bytes = FAKE_AUDIO) -> FakeLLM:
+        self._script.append(Scripted(data=data))
+        return self
+
     def next_scripted(self, request: dict[str, Any]) -> Scripted:
         with self._lock:
             self.requests.append(request)
@@ -84,6 +109,12 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 time.sleep(scripted.delay)
             if scripted.status != 200:
                 self._send(scripted.status, scripted.body or {})
+                return
+            if self.path.endswith("/images/generations"):
+                self._send(200, _image_body(scripted))
+                return
+            if self.path.endswith("/audio/speech"):
+                self._send_bytes(200, scripted.data or FAKE_AUDIO, "audio/mpeg")
                 return
             self._send(
                 200,
@@ -112,10 +143,12 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             )
 
         def _send(self, status: int, body: dict[str, Any]) -> None:
-            payload = json.dumps(body).encode()
+            self._send_bytes(status, json.dumps(body).encode(), "application/json")
+
+        def _send_bytes(self, status: int, payload: bytes, content_type: str) -> None:
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -123,6 +156,18 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up (a timeout test)
 
     return Handler
+
+
+def _image_body(scripted: Scripted) -> dict[str, Any]:
+    return {
+        "created": int(time.time()),
+        "data": [{"b64_json": base64.b64encode(scripted.data or tiny_png()).decode()}],
+        "usage": {
+            "input_tokens": scripted.prompt_tokens,
+            "output_tokens": scripted.completion_tokens,
+            "total_tokens": scripted.prompt_tokens + scripted.completion_tokens,
+        },
+    }
 
 
 def start_fake_llm() -> tuple[FakeLLM, ThreadingHTTPServer]:

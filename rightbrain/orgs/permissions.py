@@ -45,6 +45,7 @@ class Perm(StrEnum):
     PROJECT_CREATE_TASK = "project.create_task"
     PROJECT_MANAGE_TAGS = "project.manage_tags"
     PROJECT_MANAGE_CREDENTIALS = "project.manage_credentials"
+    PROJECT_MANAGE_FORWARDERS = "project.manage_forwarders"
     # Task (spec: domain.md §9.1)
     TASK_VIEW = "view"
     TASK_RUN = "run_task"
@@ -63,6 +64,7 @@ _EDITOR = _VIEWER | {
     Perm.PROJECT_CREATE_TASK,
     Perm.PROJECT_MANAGE_TAGS,
     Perm.PROJECT_MANAGE_CREDENTIALS,
+    Perm.PROJECT_MANAGE_FORWARDERS,
 }
 _ADMIN = _EDITOR | {Perm.ORG_MANAGE_MEMBERS, Perm.ORG_MANAGE_PROJECTS, Perm.ORG_RENAME}
 _OWNER = _ADMIN | {Perm.ORG_MANAGE_OWNERS}

@@ -1,9 +1,10 @@
-"""The tasks app's JSON API: tasks, tags and task IAM on one router."""
+"""The tasks app's JSON API: tasks, tags, task IAM and forwarders on one router."""
 
 from __future__ import annotations
 
 from ninja import Router
 
+from tasks_app.api.forwarders import router as forwarders_router
 from tasks_app.api.iam import router as iam_router
 from tasks_app.api.tags import router as tags_router
 from tasks_app.api.tasks import router as tasks_router
@@ -13,5 +14,6 @@ router = Router()
 router.add_router("", tags_router)
 router.add_router("", tasks_router)
 router.add_router("", iam_router)
+router.add_router("", forwarders_router)
 
 __all__ = ["router"]

@@ -17,7 +17,7 @@ from rightbrain.api_common import (
     json_response,
     page_limit_of,
 )
-from rightbrain.errors import Forbidden, Invalid
+from rightbrain.errors import Forbidden
 from rightbrain.orgs.permissions import Perm, task_role_allows
 from rightbrain.orgs.tokens import decrypt_secret
 from tasks_app import selectors, services
@@ -93,7 +93,7 @@ def revision_out(revision: TaskRevision, active_ids: set[UUID]) -> dict[str, Any
         else None,
         "fallback_llm_config": revision.fallback_llm_config,
         "output_format": revision.output_format,
-        "task_forwarder_id": None,
+        "task_forwarder_id": revision.task_forwarder_id,
         "rag": revision.rag,
         "image_required": revision.image_required,
         "optimise_images": revision.optimise_images,
@@ -183,14 +183,6 @@ def _descriptions(params: list[Any] | None) -> dict[str, str]:
     return result
 
 
-def _require_no_forwarder(forwarder_id: UUID | None) -> None:
-    if forwarder_id is not None:
-        raise Invalid(
-            f"There is no task forwarder with id {forwarder_id} in this project.",
-            field="task_forwarder_id",
-        )
-
-
 # Endpoints ------------------------------------------------------------------------
 
 
@@ -265,7 +257,6 @@ def task_create(
     request: HttpRequest, org_id: UUID, project_id: UUID, payload: TaskCreate
 ):
     access = member_access(request, org_id, project_id, Perm.PROJECT_CREATE_TASK)
-    _require_no_forwarder(payload.task_forwarder_id)
     principal = principal_of(request)
     task = services.task_create(
         project=access.project,
@@ -286,6 +277,7 @@ def task_create(
             fallback_llm_model_id=payload.fallback_llm_model_id,
             fallback_llm_config=payload.fallback_llm_config,
             output_format=payload.output_format,
+            task_forwarder_id=payload.task_forwarder_id,
             rag=payload.rag,
             image_required=payload.image_required,
             optimise_images=payload.optimise_images,
@@ -341,7 +333,6 @@ def task_update(
     task, _role, _ = task_for_caller(
         request, org_id, project_id, task_id, Perm.TASK_EDIT
     )
-    _require_no_forwarder(payload.task_forwarder_id)
     sent = payload.model_dump(exclude_none=True)
     task_fields = {key: sent[key] for key in services.TASK_FIELDS if key in sent}
     revision_fields = {

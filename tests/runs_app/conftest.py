@@ -59,3 +59,17 @@ def run_task(api, served):
         return client, response.json()
 
     return make
+
+
+@pytest.fixture
+def run_media(settings, tmp_path):
+    """Run files stored under this test's temporary folder."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    return tmp_path

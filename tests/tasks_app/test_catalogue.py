@@ -75,8 +75,11 @@ def test_the_seven_named_models_read_images():
 
 
 @pytest.mark.django_db
-def test_exactly_one_model_outputs_images_and_it_offers_quality_and_size():
-    image_model = LLMModel.objects.get(supports_image_output=True)
+def test_one_real_model_outputs_images_and_it_offers_quality_and_size():
+    # The offline demo draws images too, so that image tasks can be tried.
+    image_model = LLMModel.objects.exclude(vendor="Rightbrain").get(
+        supports_image_output=True
+    )
 
     assert image_model.litellm_model == "openai/gpt-image-1"
     assert image_model.model_params is not None
@@ -121,6 +124,7 @@ def test_demo_model_works_offline_and_costs_nothing():
     assert demo.litellm_model == "rightbrain/demo"
     assert demo.api_key_env == ""
     assert demo.supports_vision
+    assert demo.supports_image_output and demo.supports_audio_output
     assert demo.input_price_per_mtok == 0
     assert demo.output_price_per_mtok == 0
     assert "offline" in demo.description

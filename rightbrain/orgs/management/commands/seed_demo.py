@@ -1,9 +1,11 @@
-"""Create (or refresh) the demo account, organisation, project and API key.
+"""Create (or refresh) the demo account, organisation, project and API key,
+and a few gallery tasks on the offline demo model with a month of runs.
 
 Safe to run any number of times: it finds what exists and creates only what is
-missing, and resets the demo password so the printed login always works. API
-keys are stored as digests and shown once, so each run revokes the demo user's
-previous "Demo key" and prints a fresh one.
+missing (a demo task that exists keeps its runs; none are added), and resets
+the demo password so the printed login always works. API keys are stored as
+digests and shown once, so each run revokes the demo user's previous "Demo key"
+and prints a fresh one.
 """
 
 from __future__ import annotations
@@ -19,19 +21,30 @@ from django.db import transaction
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.services import api_key_replace
+from runs_app.demo_history import (
+    DEMO_TASKS,
+    HISTORY_DAYS,
+    demo_model,
+    demo_tasks_create,
+)
+from tasks_app.gallery import template_named
+from tasks_app.models import Task
 
 DEMO_EMAIL = "demo@rightbrain.local"
 DEMO_PASSWORD = "rightbrain-demo"
 DEMO_ORGANIZATION = "Demo organisation"
 DEMO_PROJECT = "Demo project"
 DEMO_KEY_NAME = "Demo key"
+# What the printed curl command sends to the first demo task.
+TRY_INPUT = {"customer_review": "Arrived a day early and crushes ice in seconds."}
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo user, organisation and project, and print the login and "
-        "a working API key. Keys are shown only once, so every run revokes the "
-        f"demo user's previous “{DEMO_KEY_NAME}” and issues a new one."
+        "a working API key, and add demo tasks with a month of runs. Keys are "
+        "shown only once, so every run revokes the demo user's previous "
+        f"“{DEMO_KEY_NAME}” and issues a new one."
     )
 
     def add_arguments(self, parser):
@@ -81,6 +94,13 @@ class Command(BaseCommand):
         _api_key, secret = api_key_replace(
             project=project, user=user, name=DEMO_KEY_NAME
         )
+        has_demo_model = demo_model() is not None
+        if not has_demo_model:
+            self.stderr.write(
+                "The offline demo model is disabled or missing, so no demo tasks "
+                "were added (manage.py sync_model_catalogue restores it)."
+            )
+        created = demo_tasks_create(project=project, user=user)
 
         result = {
             "username": DEMO_EMAIL,
@@ -104,15 +124,37 @@ class Command(BaseCommand):
                 "\n".join(f"export {k}={shlex.quote(v)}" for k, v in exports.items())
             )
             return
-        self.stdout.write(
-            "\n".join(
-                [
-                    "Demo data is ready.",
-                    f"  Sign in:    {result['username']} / {result['password']}",
-                    f"  Org id:     {result['org_id']}",
-                    f"  Project id: {result['project_id']}",
-                    f"  API key:    {result['api_key']}  (shown once; a new run "
-                    "replaces it)",
-                ]
+        lines = [
+            "Demo data is ready.",
+            f"  Sign in:    {result['username']} / {result['password']}",
+            f"  Org id:     {result['org_id']}",
+            f"  Project id: {result['project_id']}",
+            f"  API key:    {result['api_key']}  (shown once; a new run replaces it)",
+        ]
+        if created:
+            lines.append(
+                f"  Demo tasks: {len(created)} added with up to {HISTORY_DAYS} days "
+                "of runs"
             )
-        )
+        elif has_demo_model:
+            lines.append("  Demo tasks: already there; none added")
+        task = _first_demo_task(project)
+        if task is not None:
+            url = (
+                f"{settings.SITE_ROOT}/api/v1/org/{organization.pk}/project/"
+                f"{project.pk}/task/{task.pk}/run"
+            )
+            body = json.dumps({"task_input": TRY_INPUT})
+            lines.append(
+                f"  Try a run:  curl -s {url} -H 'Authorization: Bearer {secret}' "
+                f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
+            )
+        self.stdout.write("\n".join(lines))
+
+
+def _first_demo_task(project: Project) -> Task | None:
+    template = template_named(DEMO_TASKS[0].template)
+    assert template is not None
+    return Task.objects.filter(
+        project=project, name=template.name, deleted__isnull=True
+    ).first()

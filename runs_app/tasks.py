@@ -1,0 +1,33 @@
+"""Background work of the runs app (Celery tasks: thin, and given ids only)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from celery import shared_task
+
+from runs_app import forwarding
+
+
+@shared_task(name="runs_app.forward_run")
+def forward_run(
+    task_run_id: str, forwarder_id: str, delivery_id: str, attempt: int = 1
+) -> None:
+    """One attempt to deliver a run to a task forwarder; on failure, queue the
+    next after its pause.
+
+    A new message per attempt rather than `self.retry`: without a broker tasks
+    run eagerly, and Celery then raises the retry into the caller, which here
+    is the request that ran the task.
+    """
+    retry_in = forwarding.delivery_attempt(
+        task_run_id=UUID(task_run_id),
+        forwarder_id=UUID(forwarder_id),
+        delivery_id=UUID(delivery_id),
+        attempt=attempt,
+    )
+    if retry_in is not None:
+        forward_run.apply_async(
+            args=(task_run_id, forwarder_id, delivery_id, attempt + 1),
+            countdown=retry_in,
+        )
