@@ -6,7 +6,7 @@ import json
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Window
 
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.selectors import page_after
@@ -112,10 +112,23 @@ def tasks_page(
     cursor: UUID | None,
     limit: int,
     grant_keys: set[tuple[str, str]],
-) -> tuple[list[Task], bool]:
+) -> tuple[list[Task], bool, int]:
     """One page after `cursor` (the id of the previous page's last task), each
-    task with the caller's grants; their details come from `task_snapshots`."""
-    return page_after(_with_grants(tasks, grant_keys), cursor=cursor, limit=limit)
+    task with the caller's grants, whether more follow, and how many tasks
+    there are in all; the tasks' details come from `task_snapshots`."""
+    if cursor is None and not tasks.query.distinct:
+        # The first page carries the total in the same query (a window count
+        # runs before LIMIT); DISTINCT would count rows before removing
+        # duplicates, and a later page's rows no longer see the whole set.
+        counted = tasks.annotate(total_count=Window(Count("pk")))
+        page, has_next = page_after(
+            _with_grants(counted, grant_keys), cursor=None, limit=limit
+        )
+        return page, has_next, page[0].total_count if page else 0  # type: ignore[attr-defined]
+    page, has_next = page_after(
+        _with_grants(tasks, grant_keys), cursor=cursor, limit=limit
+    )
+    return page, has_next, tasks.count()
 
 
 def task_for_access(

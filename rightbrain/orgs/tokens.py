@@ -8,6 +8,7 @@ editors, a forwarder's signing key to the delivery worker).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import secrets
 import string
@@ -32,7 +33,12 @@ def hash_token(token: str) -> str:
 def _fernet() -> Fernet:
     # RB_ENCRYPTION_KEY lets operators rotate SECRET_KEY without losing stored
     # secrets; by default the key is derived from SECRET_KEY.
-    material = settings.RB_ENCRYPTION_KEY or settings.SECRET_KEY
+    return _fernet_for(settings.RB_ENCRYPTION_KEY or settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=4)
+def _fernet_for(material: str) -> Fernet:
+    # Task lists decrypt a token per task: build the cipher once per key.
     key = hashlib.sha256(("rightbrain-secrets:" + material).encode()).digest()
     return Fernet(base64.urlsafe_b64encode(key))
 

@@ -216,7 +216,7 @@ def task_list(
         name=query.name,
         tag_id=query.tag_id,
     )
-    page, has_next = selectors.tasks_page(
+    page, has_next, total = selectors.tasks_page(
         tasks, cursor=query.cursor, limit=limit, grant_keys=keys
     )
     results = tasks_out(
@@ -241,7 +241,7 @@ def task_list(
                 "has_next": has_next,
                 "next_cursor": page[-1].pk if has_next else None,
                 "page_limit": limit,
-                "total_count": tasks.count(),
+                "total_count": total,
             },
         }
     )

@@ -208,12 +208,28 @@ def test_cursor_pagination(api, new_task):
         "/task", page_limit=2, cursor=first["pagination"]["next_cursor"]
     ).json()
     assert [t["name"] for t in second["results"]] == ["Task 2", "Task 1"]
+    assert second["pagination"]["total_count"] == 5
     third = client.get(
         "/task", page_limit=2, cursor=second["pagination"]["next_cursor"]
     ).json()
     assert [t["name"] for t in third["results"]] == ["Task 0"]
     assert third["pagination"]["has_next"] is False
     assert third["pagination"]["next_cursor"] is None
+    assert client.get("/task", name="nothing").json()["pagination"]["total_count"] == 0
+
+
+def test_total_count_counts_each_task_once_under_a_tag_filter(api, new_task):
+    client = api("editor")
+    parent = client.post("/task/tag", {"name": "prod", "entity_type": "task"}).json()
+    child = client.post(
+        "/task/tag", {"name": "eu", "entity_type": "task", "parent_id": parent["id"]}
+    ).json()
+    for n in range(3):
+        task = _create(client, new_task(name=f"Task {n}"))
+        client.post(f"/task/{task['id']}", {"tags": [parent["id"], child["id"]]})
+    listed = client.get("/task", tag_id=parent["id"], page_limit=2).json()
+    assert listed["pagination"]["total_count"] == 3
+    assert len(listed["results"]) == 2
 
 
 @pytest.mark.parametrize(
