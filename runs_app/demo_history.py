@@ -385,6 +385,7 @@ def _run(
             **common,
             response={"error": message},
             is_error=True,
+            status=TaskRun.Status.FAILED,
             llm_retries=attempts - 1,
             primary_failure_reason=message,
             llm_call_timing=round(seconds, 6),

@@ -40,7 +40,16 @@ class ReportingGroup(models.Model):
 
 
 class TaskRun(models.Model):
-    """One execution of a task revision, successful or not. Written once."""
+    """One execution of a task revision, successful or not.
+
+    A synchronous run is written once, finished. An asynchronous one is
+    written `queued` when submitted and completed once by the worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="runs")
@@ -50,6 +59,9 @@ class TaskRun(models.Model):
     response = models.JSONField(null=True)
     run_data = models.JSONField(default=dict)
     is_error = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=9, choices=Status.choices, default=Status.SUCCEEDED
+    )
     llm_retries = models.PositiveIntegerField(default=0)
     used_fallback_model = models.BooleanField(default=False)
     primary_failure_reason = models.TextField(blank=True, default="")

@@ -341,6 +341,9 @@ def run_execute(
         else {"error": outcome.error},
         run_data={"submitted": task_input},
         is_error=outcome.reply is None,
+        status=TaskRun.Status.FAILED
+        if outcome.reply is None
+        else TaskRun.Status.SUCCEEDED,
         llm_retries=max(outcome.calls - 1, 0),
         used_fallback_model=outcome.used_fallback,
         primary_failure_reason=outcome.primary_failure,
