@@ -17,7 +17,7 @@ from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.core.files.storage import default_storage
 from django.db.models import F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from ninja import Query, Router, Schema
@@ -27,12 +27,15 @@ from pydantic import Field
 from rightbrain.api_common import (
     ERRORS,
     PROJECT,
+    ErrorResponse,
     PaginationDetails,
     error_body,
     json_response,
     page_limit_of,
 )
+from rightbrain.blocking import blocking
 from rightbrain.errors import BadRequest, Forbidden, Invalid
+from rightbrain.orgs.auth import AsyncBearerAuth
 from rightbrain.orgs.permissions import Perm, TaskRole
 from rightbrain.orgs.selectors import page_after
 from runs_app import files, services
@@ -114,6 +117,8 @@ class RunQuery(Schema):
     revision_tag: str | None = None
     reporting_group: str | None = Field(default=None, max_length=100)
     use_fallback_model: bool = False
+    # Queue the run and answer 202 at once; fetch it by id until it is done.
+    run_async: bool = Field(default=False, alias="async")
 
 
 class ReportingGroupOut(Schema):
@@ -133,6 +138,7 @@ class TaskRunOut(Schema):
     run_data: dict[str, Any]
     files: list[dict[str, Any]] = []
     is_error: bool = False
+    status: str = "succeeded"  # queued, running, succeeded, failed
     llm_retries: int = 0
     used_fallback_model: bool = False
     primary_failure_reason: str | None = None
@@ -182,6 +188,7 @@ def run_out(run: TaskRun, base: str) -> dict[str, Any]:
         "run_data": run.run_data,
         "files": [_file_out(run, file, base) for file in run.files.all()],
         "is_error": run.is_error,
+        "status": run.status,
         "llm_retries": run.llm_retries,
         "used_fallback_model": run.used_fallback_model,
         "primary_failure_reason": run.primary_failure_reason or None,
@@ -332,18 +339,38 @@ def _json_object_part(raw: str) -> dict[str, Any]:
 
 @router.post(
     PROJECT + "/task/{task_id}/run",
-    response={200: TaskRunOut, **ERRORS},
+    response={200: TaskRunOut, 202: TaskRunOut, **ERRORS, 503: ErrorResponse},
     summary="Run a task",
     operation_id="task_run",
     openapi_extra={"requestBody": _run_request_body()},
+    auth=AsyncBearerAuth(),
 )
-def task_run(
+async def task_run(
     request: HttpRequest,
     org_id: UUID,
     project_id: UUID,
     task_id: UUID,
     query: Query[RunQuery],
 ):
+    # Async end to end, so a server holds thousands of runs waiting on slow
+    # providers without a thread each: the database work before and after the
+    # model call runs in short blocking sections, the call itself is awaited.
+    prepared = await blocking(_accept_run)(request, org_id, project_id, task_id, query)
+    if isinstance(prepared, HttpResponse):
+        return prepared
+    outcome = await services.call_model_async(prepared)
+    return await blocking(_record_run)(prepared, outcome, org_id, project_id)
+
+
+def _accept_run(
+    request: HttpRequest,
+    org_id: UUID,
+    project_id: UUID,
+    task_id: UUID,
+    query: RunQuery,
+) -> services.PreparedRun | HttpResponse:
+    """The checked request, prepared for the model; or the answer already (an
+    asynchronous run is queued here)."""
     task, _role, _ = _task_for_runs(request, org_id, project_id, task_id, Perm.TASK_RUN)
     payload, uploads = _run_request(request)
     if payload.task_input is None:
@@ -357,24 +384,52 @@ def task_run(
     revision = services.revision_for_run(
         task=task, revision_id=query.revision_id, revision_tag=query.revision_tag
     )
-    run = services.run_execute(
-        task=task,
-        revision=revision,
-        task_input=payload.task_input,
-        user=principal_of(request).user,
-        reporting_group=services.reporting_group_for(
+    request_fields: dict[str, Any] = {
+        "task": task,
+        "revision": revision,
+        "task_input": payload.task_input,
+        "user": principal_of(request).user,
+        "reporting_group": services.reporting_group_for(
             project=task.project, name=query.reporting_group
         ),
-        reference=payload.task_reference or "",
-        context_id=payload.context_id or "",
-        use_fallback_model=query.use_fallback_model,
-        uploads=uploads,
-    )
+        "reference": payload.task_reference or "",
+        "context_id": payload.context_id or "",
+        "use_fallback_model": query.use_fallback_model,
+        "uploads": uploads,
+    }
+    if not query.run_async:
+        return services.run_prepare(**request_fields)
+    try:
+        run = services.run_submit(**request_fields)
+    except services.QueueUnavailable:
+        return json_response(
+            error_body(
+                503,
+                "The run queue is not reachable; nothing was queued. Try again "
+                "shortly, or run without async.",
+                "The run queue is unavailable.",
+            ),
+            status=503,
+        )
+    return json_response(run_out(run, _base(org_id, project_id)), status=202)
+
+
+def _record_run(
+    prepared: services.PreparedRun,
+    outcome: services.Outcome,
+    org_id: UUID,
+    project_id: UUID,
+) -> HttpResponse:
+    run = services.run_record(prepared, outcome)
     if run.is_error:
         reason = (run.response or {}).get("error", "unknown error")
         detail = f"The run {run.pk} failed: {reason}"
         return json_response(error_body(500, detail, "The run failed."), status=500)
     return json_response(run_out(run, _base(org_id, project_id)))
+
+
+# The spec's run list filter names the two finished states.
+_STATUS_FILTER = {"success": TaskRun.Status.SUCCEEDED, "error": TaskRun.Status.FAILED}
 
 
 class RunListQuery(Schema):
@@ -415,7 +470,7 @@ def task_run_list(
     user = principal_of(request).user
     runs = _runs(task, sees_all=sees_all, user_id=user.pk if user else None)
     if query.status is not None:
-        runs = runs.filter(is_error=query.status == "error")
+        runs = runs.filter(status=_STATUS_FILTER[query.status])
     if query.task_revision_id is not None:
         if not task.revisions.filter(pk=query.task_revision_id).exists():
             raise Http404("This task has no revision with that id.")
@@ -515,7 +570,7 @@ def project_run_list(
 ):
     runs, _names = _visible_runs(request, org_id, project_id)
     if query.status is not None:
-        runs = runs.filter(is_error=query.status == "error")
+        runs = runs.filter(status=_STATUS_FILTER[query.status])
     if query.task_id is not None:
         runs = runs.filter(task_id=query.task_id)
     if query.reporting_group is not None:

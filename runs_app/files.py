@@ -134,6 +134,11 @@ def store(upload: Upload, *, task_id: object) -> tuple[str, str]:
     return stored_filename, key
 
 
+def read_stored(key: str) -> bytes:
+    with default_storage.open(key, "rb") as stored:
+        return stored.read()
+
+
 def delete_stored(keys: list[str]) -> None:
     for key in keys:
         default_storage.delete(key)

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
@@ -91,6 +92,42 @@ def produce(
         schema=schema,
         timeout=timeout,
     )
+    return _from_text(modality, reply)
+
+
+async def produce_async(
+    modality: str,
+    *,
+    model: LLMModel,
+    messages: list[dict[str, Any]],
+    config: dict[str, Any],
+    schema: dict[str, Any] | None,
+    timeout: float,
+) -> llm.LLMReply:
+    """`produce` on the event loop. Chat answers are awaited; image and speech
+    calls, rare and slow anyway, run in a worker thread."""
+    if modality in (Modality.IMAGE, Modality.AUDIO):
+        return await sync_to_async(produce, thread_sensitive=False)(
+            modality,
+            model=model,
+            messages=messages,
+            config=config,
+            schema=schema,
+            timeout=timeout,
+        )
+    instruction = _INSTRUCTIONS.get(modality)
+    reply = await llm.acomplete(
+        model=model,
+        messages=_with_instruction(messages, instruction) if instruction else messages,
+        config=config,
+        schema=schema,
+        timeout=timeout,
+    )
+    return _from_text(modality, reply)
+
+
+def _from_text(modality: str, reply: llm.LLMReply) -> llm.LLMReply:
+    """A chat answer made into the modality's output (a checked table, a PDF)."""
     if modality == Modality.CSV:
         table = _checked_csv(reply.text)
         return dataclasses.replace(

@@ -7,9 +7,10 @@ its hourly usage in one transaction. Failed runs are recorded too.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,8 +20,9 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
-from rightbrain.errors import BadRequest, Forbidden, Invalid, NotFound
+from rightbrain.errors import BadRequest, DomainError, Forbidden, Invalid, NotFound
 from rightbrain.orgs.models import Project, User
 from runs_app import circuit, files, forwarding, outputs, processors
 from runs_app.credits import credits_for
@@ -119,28 +121,28 @@ class Outcome:
     seconds: float
 
 
+@dataclass(frozen=True)
+class _Produce:
+    """A step of the call plan: one attempt at the output on `model`."""
+
+    model: LLMModel
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Pause:
+    seconds: float
+
+
 def _attempts(
-    model: LLMModel,
-    *,
-    modality: str,
-    messages: list[dict[str, Any]],
-    config: dict[str, Any],
-    schema: dict[str, Any] | None,
-    on_failure=None,
-) -> tuple[llm.LLMReply | None, int, str]:
+    model: LLMModel, *, config: dict[str, Any], on_failure=None
+) -> Generator[_Produce | _Pause, llm.LLMReply, tuple[llm.LLMReply | None, int, str]]:
     """Up to RB_LLM_ATTEMPTS calls: (the reply or None, calls made, last failure)."""
     attempts = settings.RB_LLM_ATTEMPTS
     last = ""
     for attempt in range(attempts):
         try:
-            reply = outputs.produce(
-                modality,
-                model=model,
-                messages=messages,
-                config=config,
-                schema=schema,
-                timeout=settings.RB_LLM_TIMEOUT,
-            )
+            reply = yield _Produce(model, config)
             return reply, attempt + 1, last
         except llm.LLMError as error:
             last = error.message
@@ -149,19 +151,17 @@ def _attempts(
             if error.kind in _NOT_RETRYABLE:
                 return None, attempt + 1, last
             if attempt + 1 < attempts:
-                time.sleep(settings.RB_LLM_RETRY_BACKOFF * (2**attempt))
+                yield _Pause(settings.RB_LLM_RETRY_BACKOFF * (2**attempt))
     return None, attempts, last
 
 
-def _call_with_fallback(
-    revision: TaskRevision,
-    *,
-    modality: str,
-    messages: list[dict[str, Any]],
-    schema: dict[str, Any] | None,
-    use_fallback: bool,
-) -> Outcome:
-    """The primary with retries, then the fallback (domain.md §8.1 step 5)."""
+def _call_plan(
+    revision: TaskRevision, *, use_fallback: bool
+) -> Generator[_Produce | _Pause, llm.LLMReply, Outcome]:
+    """The primary with retries, then the fallback (domain.md §8.1 step 5).
+
+    A plan of steps (`_Produce`, `_Pause`) that `call_model` and
+    `call_model_async` carry out, so the two share every decision."""
     started = time.perf_counter()
     fallback = revision.fallback_llm_model
     primary_calls = 0
@@ -171,12 +171,9 @@ def _call_with_fallback(
     elif fallback is not None and circuit.is_open(revision.pk):
         primary_failure = "The primary model failed repeatedly; its circuit is open."
     else:
-        reply, primary_calls, primary_failure = _attempts(
+        reply, primary_calls, primary_failure = yield from _attempts(
             revision.llm_model,
-            modality=modality,
-            messages=messages,
             config=revision.llm_config or {},
-            schema=schema,
             on_failure=lambda: circuit.record_failure(revision.pk),
         )
         if reply is not None:
@@ -192,12 +189,8 @@ def _call_with_fallback(
                 seconds=time.perf_counter() - started,
             )
     assert fallback is not None
-    reply, fallback_calls, fallback_failure = _attempts(
-        fallback,
-        modality=modality,
-        messages=messages,
-        config=revision.fallback_llm_config or {},
-        schema=schema,
+    reply, fallback_calls, fallback_failure = yield from _attempts(
+        fallback, config=revision.fallback_llm_config or {}
     )
     return Outcome(
         reply=reply,
@@ -208,6 +201,60 @@ def _call_with_fallback(
         error="" if reply else fallback_failure,
         seconds=time.perf_counter() - started,
     )
+
+
+def call_model(prepared: PreparedRun) -> Outcome:
+    """Carry out the call plan, blocking (workers, the dashboard, WSGI)."""
+    plan = _call_plan(prepared.revision, use_fallback=prepared.use_fallback_model)
+    try:
+        step = next(plan)
+        while True:
+            if isinstance(step, _Pause):
+                time.sleep(step.seconds)
+                step = next(plan)
+                continue
+            try:
+                reply = outputs.produce(
+                    prepared.modality,
+                    model=step.model,
+                    messages=prepared.messages,
+                    config=step.config,
+                    schema=prepared.schema,
+                    timeout=settings.RB_LLM_TIMEOUT,
+                )
+            except llm.LLMError as error:
+                step = plan.throw(error)
+            else:
+                step = plan.send(reply)
+    except StopIteration as done:
+        return done.value
+
+
+async def call_model_async(prepared: PreparedRun) -> Outcome:
+    """Carry out the call plan on the event loop (the ASGI run endpoint)."""
+    plan = _call_plan(prepared.revision, use_fallback=prepared.use_fallback_model)
+    try:
+        step = next(plan)
+        while True:
+            if isinstance(step, _Pause):
+                await asyncio.sleep(step.seconds)
+                step = next(plan)
+                continue
+            try:
+                reply = await outputs.produce_async(
+                    prepared.modality,
+                    model=step.model,
+                    messages=prepared.messages,
+                    config=step.config,
+                    schema=prepared.schema,
+                    timeout=settings.RB_LLM_TIMEOUT,
+                )
+            except llm.LLMError as error:
+                step = plan.throw(error)
+            else:
+                step = plan.send(reply)
+    except StopIteration as done:
+        return done.value
 
 
 # Recording ----------------------------------------------------------------------------
@@ -273,6 +320,176 @@ def hourly_usage_add(run: TaskRun) -> None:
         )
 
 
+@dataclass
+class PreparedRun:
+    """A run ready for the model: the checked input, the processed prompt."""
+
+    task: Task
+    revision: TaskRevision
+    task_input: dict[str, Any]
+    user: User | None
+    reporting_group: ReportingGroup | None
+    reference: str
+    context_id: str
+    use_fallback_model: bool
+    uploads: Sequence[files.Upload]
+    messages: list[dict[str, Any]]
+    schema: dict[str, Any] | None
+    processor_seconds: float
+
+    @property
+    def modality(self) -> str:
+        return self.task.output_modality
+
+
+def _check_submission(
+    *,
+    task: Task,
+    revision: TaskRevision,
+    task_input: dict[str, Any],
+    use_fallback_model: bool,
+    uploads: Sequence[files.Upload],
+) -> list[files.Upload]:
+    """Everything about a run request that can be refused before any work
+    (no network, no model): returns the images among the uploads."""
+    if not task.enabled:
+        raise Forbidden("This task is disabled.")
+    if use_fallback_model and revision.fallback_llm_model_id is None:
+        raise Invalid(
+            "This revision has no fallback model.", field="use_fallback_model"
+        )
+    outputs.check_models(
+        modality=task.output_modality,
+        models=_models_to_call(revision, use_fallback_model),
+    )
+    _checked_input(revision, task_input)
+    return _checked_images(revision, uploads)
+
+
+def run_prepare(
+    *,
+    task: Task,
+    revision: TaskRevision,
+    task_input: dict[str, Any],
+    user: User | None,
+    reporting_group: ReportingGroup | None = None,
+    reference: str = "",
+    context_id: str = "",
+    use_fallback_model: bool = False,
+    uploads: Sequence[files.Upload] = (),
+) -> PreparedRun:
+    """Check the request and run the input processors; raises on bad input."""
+    images = _check_submission(
+        task=task,
+        revision=revision,
+        task_input=task_input,
+        use_fallback_model=use_fallback_model,
+        uploads=uploads,
+    )
+    processor_started = time.perf_counter()
+    values = processors.processed_values(
+        revision=revision, values=task_input, uploads=uploads
+    )
+    rendered = render_prompt(revision.user_prompt, values)
+    model_images = [
+        llm.Image(
+            upload.content_type,
+            files.optimised(upload) if revision.optimise_images else upload.data,
+        )
+        for upload in images
+    ]
+    processor_seconds = time.perf_counter() - processor_started
+    return PreparedRun(
+        task=task,
+        revision=revision,
+        task_input=task_input,
+        user=user,
+        reporting_group=reporting_group,
+        reference=reference,
+        context_id=context_id,
+        use_fallback_model=use_fallback_model,
+        uploads=uploads,
+        messages=llm.build_messages(
+            system_prompt=revision.system_prompt,
+            user_prompt=rendered,
+            images=model_images,
+        ),
+        schema=_schema_for(task, revision),
+        processor_seconds=processor_seconds,
+    )
+
+
+def run_record(
+    prepared: PreparedRun, outcome: Outcome, *, queued: TaskRun | None = None
+) -> TaskRun:
+    """Write the finished run, its files and its hourly usage in one
+    transaction; `queued` is the row an asynchronous run was submitted as."""
+    task = prepared.task
+    generated = [
+        (upload, *files.store(upload, task_id=task.pk))
+        for upload in outputs.uploads_of(outcome.reply)
+    ]
+    run = queued or TaskRun(
+        task=task,
+        task_revision=prepared.revision,
+        run_data={"submitted": prepared.task_input},
+        user=prepared.user,
+        reporting_group=prepared.reporting_group,
+        reference=prepared.reference,
+        context_id=prepared.context_id,
+        created=timezone.now(),
+    )
+    run.response = (
+        outputs.response_of(
+            task.output_modality, outcome.reply, [name for _u, name, _k in generated]
+        )
+        if outcome.reply is not None
+        else {"error": outcome.error}
+    )
+    run.is_error = outcome.reply is None
+    run.status = TaskRun.Status.FAILED if run.is_error else TaskRun.Status.SUCCEEDED
+    run.llm_retries = max(outcome.calls - 1, 0)
+    run.used_fallback_model = outcome.used_fallback
+    run.primary_failure_reason = outcome.primary_failure
+    run.llm_model = outcome.model
+    run.fallback_llm_model = outcome.model if outcome.used_fallback else None
+    run.input_tokens = outcome.reply.input_tokens if outcome.reply else 0
+    run.output_tokens = outcome.reply.output_tokens if outcome.reply else 0
+    run.input_processor_timing = round(prepared.processor_seconds, 6)
+    run.llm_call_timing = round(outcome.seconds, 6)
+    run.charged_credits = credits_for(
+        model=outcome.model,
+        input_tokens=run.input_tokens,
+        output_tokens=run.output_tokens,
+    )
+    # A queued run's input files were stored when it was submitted.
+    stored = (
+        []
+        if queued
+        else [
+            (upload, *files.store(upload, task_id=task.pk))
+            for upload in prepared.uploads
+        ]
+    )
+    try:
+        with transaction.atomic():
+            run.save(force_insert=queued is None)
+            RunFile.objects.bulk_create(
+                [
+                    *_run_files(run, stored, RunFile.Direction.INPUT),
+                    *_run_files(run, generated, RunFile.Direction.OUTPUT),
+                ]
+            )
+            hourly_usage_add(run)
+            task_mark_run(task=task, at=run.created)
+            transaction.on_commit(lambda: forwarding.enqueue(run), robust=True)
+    except Exception:
+        # Nothing half-written: the bytes go when the rows do not exist.
+        files.delete_stored([key for _upload, _name, key in [*stored, *generated]])
+        raise
+    return run
+
+
 def run_execute(
     *,
     task: Task,
@@ -290,78 +507,63 @@ def run_execute(
     Input errors raise before anything is written; model failures are recorded
     as error runs (`is_error`) and returned.
     """
-    if not task.enabled:
-        raise Forbidden("This task is disabled.")
-    if use_fallback_model and revision.fallback_llm_model_id is None:
-        raise Invalid(
-            "This revision has no fallback model.", field="use_fallback_model"
-        )
-    outputs.check_models(
-        modality=task.output_modality,
-        models=_models_to_call(revision, use_fallback_model),
-    )
-    values = _checked_input(revision, task_input)
-    images = _checked_images(revision, uploads)
-    processor_started = time.perf_counter()
-    values = processors.processed_values(
-        revision=revision, values=values, uploads=uploads
-    )
-    rendered = render_prompt(revision.user_prompt, values)
-    model_images = [
-        llm.Image(
-            upload.content_type,
-            files.optimised(upload) if revision.optimise_images else upload.data,
-        )
-        for upload in images
-    ]
-    processor_seconds = time.perf_counter() - processor_started
-    messages = llm.build_messages(
-        system_prompt=revision.system_prompt,
-        user_prompt=rendered,
-        images=model_images,
-    )
-    outcome = _call_with_fallback(
-        revision,
-        modality=task.output_modality,
-        messages=messages,
-        schema=_schema_for(task, revision),
-        use_fallback=use_fallback_model,
-    )
-    generated = [
-        (upload, *files.store(upload, task_id=task.pk))
-        for upload in outputs.uploads_of(outcome.reply)
-    ]
-    run = TaskRun(
+    prepared = run_prepare(
         task=task,
-        task_revision=revision,
-        response=outputs.response_of(
-            task.output_modality, outcome.reply, [name for _u, name, _k in generated]
-        )
-        if outcome.reply is not None
-        else {"error": outcome.error},
-        run_data={"submitted": task_input},
-        is_error=outcome.reply is None,
-        status=TaskRun.Status.FAILED
-        if outcome.reply is None
-        else TaskRun.Status.SUCCEEDED,
-        llm_retries=max(outcome.calls - 1, 0),
-        used_fallback_model=outcome.used_fallback,
-        primary_failure_reason=outcome.primary_failure,
-        llm_model=outcome.model,
-        fallback_llm_model=outcome.model if outcome.used_fallback else None,
+        revision=revision,
+        task_input=task_input,
         user=user,
         reporting_group=reporting_group,
         reference=reference,
         context_id=context_id,
-        input_tokens=outcome.reply.input_tokens if outcome.reply else 0,
-        output_tokens=outcome.reply.output_tokens if outcome.reply else 0,
-        input_processor_timing=round(processor_seconds, 6),
-        llm_call_timing=round(outcome.seconds, 6),
-        charged_credits=credits_for(
-            model=outcome.model,
-            input_tokens=outcome.reply.input_tokens if outcome.reply else 0,
-            output_tokens=outcome.reply.output_tokens if outcome.reply else 0,
-        ),
+        use_fallback_model=use_fallback_model,
+        uploads=uploads,
+    )
+    return run_record(prepared, call_model(prepared))
+
+
+# Asynchronous runs ----------------------------------------------------------------
+
+
+class QueueUnavailable(Exception):
+    """The run could not be handed to the queue; nothing of it was kept."""
+
+
+def run_submit(
+    *,
+    task: Task,
+    revision: TaskRevision,
+    task_input: dict[str, Any],
+    user: User | None,
+    reporting_group: ReportingGroup | None = None,
+    reference: str = "",
+    context_id: str = "",
+    use_fallback_model: bool = False,
+    uploads: Sequence[files.Upload] = (),
+) -> TaskRun:
+    """Check the request, write the run as `queued` and hand it to a worker.
+
+    Bad input raises as for `run_execute`. When the broker cannot take the
+    run, the row and its files are removed again and `QueueUnavailable` is
+    raised, so the caller can answer 503 and nothing lingers as queued.
+    """
+    _check_submission(
+        task=task,
+        revision=revision,
+        task_input=task_input,
+        use_fallback_model=use_fallback_model,
+        uploads=uploads,
+    )
+    run = TaskRun(
+        task=task,
+        task_revision=revision,
+        run_data={"submitted": task_input},
+        status=TaskRun.Status.QUEUED,
+        # Until the run is done this holds the request to use the fallback.
+        used_fallback_model=use_fallback_model,
+        user=user,
+        reporting_group=reporting_group,
+        reference=reference,
+        context_id=context_id,
         created=timezone.now(),
     )
     stored = [(upload, *files.store(upload, task_id=task.pk)) for upload in uploads]
@@ -369,19 +571,72 @@ def run_execute(
         with transaction.atomic():
             run.save(force_insert=True)
             RunFile.objects.bulk_create(
-                [
-                    *_run_files(run, stored, RunFile.Direction.INPUT),
-                    *_run_files(run, generated, RunFile.Direction.OUTPUT),
-                ]
+                _run_files(run, stored, RunFile.Direction.INPUT)
             )
-            hourly_usage_add(run)
-            task_mark_run(task=task, at=run.created)
-            transaction.on_commit(lambda: forwarding.enqueue(run), robust=True)
     except Exception:
-        # Nothing half-written: the bytes go when the rows do not exist.
-        files.delete_stored([key for _upload, _name, key in [*stored, *generated]])
+        files.delete_stored([key for _upload, _name, key in stored])
         raise
+    from runs_app.tasks import execute_queued_run
+
+    try:
+        execute_queued_run.delay(str(run.pk))
+    except OperationalError as error:
+        run.delete()
+        files.delete_stored([key for _upload, _name, key in stored])
+        raise QueueUnavailable(str(error)) from error
+    run.refresh_from_db()
     return run
+
+
+def run_complete_queued(*, run_id: UUID) -> TaskRun | None:
+    """The worker's half of an asynchronous run: queued → running → done.
+
+    A run delivered twice is run once: only the delivery that moves it from
+    queued to running goes on."""
+    taken = TaskRun.objects.filter(pk=run_id, status=TaskRun.Status.QUEUED).update(
+        status=TaskRun.Status.RUNNING
+    )
+    if not taken:
+        return None
+    run = TaskRun.objects.select_related(
+        "task__project",
+        "task_revision__llm_model",
+        "task_revision__fallback_llm_model",
+        "user",
+        "reporting_group",
+    ).get(pk=run_id)
+    uploads = [
+        files.Upload(
+            file.original_filename,
+            files.read_stored(file.storage_key),
+            file.content_type,
+            is_image=file.content_type in files.IMAGE_TYPES.values(),
+        )
+        for file in run.files.filter(direction=RunFile.Direction.INPUT)
+    ]
+    try:
+        prepared = run_prepare(
+            task=run.task,
+            revision=run.task_revision,
+            task_input=run.run_data["submitted"],
+            user=run.user,
+            reporting_group=run.reporting_group,
+            reference=run.reference,
+            context_id=run.context_id,
+            use_fallback_model=run.used_fallback_model,
+            uploads=uploads,
+        )
+    except DomainError as error:
+        # What the submit could not check (a page that would not load, an
+        # unreadable document) ends the run as failed, with the reason.
+        TaskRun.objects.filter(pk=run_id).update(
+            status=TaskRun.Status.FAILED,
+            is_error=True,
+            response={"error": error.message},
+        )
+        run.refresh_from_db()
+        return run
+    return run_record(prepared, call_model(prepared), queued=run)
 
 
 def _models_to_call(revision: TaskRevision, use_fallback: bool) -> list[LLMModel]:

@@ -31,3 +31,11 @@ def forward_run(
             args=(task_run_id, forwarder_id, delivery_id, attempt + 1),
             countdown=retry_in,
         )
+
+
+@shared_task(name="runs_app.execute_queued_run", acks_late=True)
+def execute_queued_run(task_run_id: str) -> None:
+    """Carry out a run submitted asynchronously (`?async=true`, the dashboard)."""
+    from runs_app.services import run_complete_queued
+
+    run_complete_queued(run_id=UUID(task_run_id))

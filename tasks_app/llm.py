@@ -22,7 +22,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -309,27 +309,28 @@ def _reply_text_and_usage(response: Any) -> tuple[str, int, int]:
     )
 
 
-def complete(
+def _completion_plan(
     *,
     model: LLMModel,
     messages: list[dict[str, Any]],
-    config: dict[str, Any] | None = None,
-    schema: dict[str, Any] | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> LLMReply:
-    """One answer from the model; with a schema, a validated object.
+    config: dict[str, Any] | None,
+    schema: dict[str, Any] | None,
+    timeout: float,
+) -> Generator[dict[str, Any], Any, LLMReply]:
+    """The steps of one answer, shared by `complete` and `acomplete`: it yields
+    the keyword arguments of each provider call and is sent the response (or
+    thrown the provider's exception), so the two differ only in how they call.
 
     A reply that does not match the schema gets one repair attempt; a second
     failure is an `invalid_output` error, never a silently wrong success.
     """
-    litellm = _litellm()
     started = time.perf_counter()
     tokens_in = tokens_out = 0
     attempt_messages = messages
     for attempt in (1, 2):
         kwargs = _call_kwargs(model, config or {}, attempt_messages, schema, timeout)
         try:
-            response = litellm.completion(**kwargs)
+            response = yield kwargs
         except LLMError:
             raise
         except Exception as error:  # litellm raises many types; map them all
@@ -358,6 +359,58 @@ def complete(
         f"The model's reply did not match the output format: {problem}",
         attempts=2,
     )
+
+
+def complete(
+    *,
+    model: LLMModel,
+    messages: list[dict[str, Any]],
+    config: dict[str, Any] | None = None,
+    schema: dict[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> LLMReply:
+    """One answer from the model; with a schema, a validated object."""
+    litellm = _litellm()
+    plan = _completion_plan(
+        model=model, messages=messages, config=config, schema=schema, timeout=timeout
+    )
+    try:
+        kwargs = next(plan)
+        while True:
+            try:
+                response = litellm.completion(**kwargs)
+            except Exception as error:
+                kwargs = plan.throw(error)
+            else:
+                kwargs = plan.send(response)
+    except StopIteration as done:
+        return done.value
+
+
+async def acomplete(
+    *,
+    model: LLMModel,
+    messages: list[dict[str, Any]],
+    config: dict[str, Any] | None = None,
+    schema: dict[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> LLMReply:
+    """`complete` for the event loop: the provider call is awaited."""
+    litellm = _litellm()
+    plan = _completion_plan(
+        model=model, messages=messages, config=config, schema=schema, timeout=timeout
+    )
+    try:
+        kwargs = next(plan)
+        while True:
+            try:
+                response = await litellm.acompletion(**kwargs)
+            except Exception as error:
+                kwargs = plan.throw(error)
+            else:
+                kwargs = plan.send(response)
+    except StopIteration as done:
+        return done.value
 
 
 # Calls that produce files -----------------------------------------------------------

@@ -151,6 +151,17 @@ class BearerAuth(HttpBearer):
         return None
 
 
+class AsyncBearerAuth(BearerAuth):
+    """BearerAuth for async views: the lookup runs off the event loop."""
+
+    async def authenticate(  # type: ignore[override]
+        self, request: HttpRequest, token: str
+    ) -> Principal | None:
+        from rightbrain.blocking import blocking
+
+        return await blocking(BearerAuth.authenticate)(self, request, token)
+
+
 def project_access_for_principal(
     principal: Principal, *, org_id: UUID, project_id: UUID
 ) -> ProjectAccess | None:

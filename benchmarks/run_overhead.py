@@ -1,0 +1,102 @@
+"""What Rightbrain adds to a model call.
+
+    .venv/bin/python benchmarks/run_overhead.py [--rounds 300]
+
+Against a local OpenAI-compatible provider that answers at once, prints the
+median and p95 of (a) a direct `litellm.acompletion` call and (b) the run
+endpoint served by uvicorn on PostgreSQL (auth, task and revision lookup,
+prompt rendering, the call, schema validation, the run row and its hourly
+rollup). The difference of the medians is the overhead (target ≤ 5 ms).
+Needs PostgreSQL at BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import httpx  # noqa: E402
+from run_harness import Provider, Server, drop_database, fresh_database, seed  # noqa: E402
+
+
+def _summary(name: str, samples: list[float]) -> float:
+    samples.sort()
+    median = statistics.median(samples)
+    p95 = samples[int(len(samples) * 0.95) - 1]
+    print(
+        f"{name:<34} median {median:7.2f} ms   p95 {p95:7.2f} ms   "
+        f"({len(samples)} calls)"
+    )
+    return median
+
+
+async def _direct(provider: Provider, rounds: int) -> list[float]:
+    import litellm
+
+    samples = []
+    for n in range(rounds + 20):
+        started = time.perf_counter()
+        await litellm.acompletion(
+            model="openai/bench",
+            api_base=provider.base_url,
+            api_key="not-needed",
+            messages=[{"role": "user", "content": f"Review: great {n}"}],
+            max_retries=0,
+        )
+        if n >= 20:
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def _through_rightbrain(server: Server, ids: dict, rounds: int) -> list[float]:
+    path = f"/api/v1/org/{ids['org']}/project/{ids['project']}/task/{ids['task']}/run"
+    samples = []
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {ids['key']}"}
+    ) as client:
+        for n in range(rounds + 20):
+            started = time.perf_counter()
+            response = await client.post(
+                path, json={"task_input": {"review": f"great {n}"}}
+            )
+            elapsed = (time.perf_counter() - started) * 1000
+            assert response.status_code == 200, response.text[:300]
+            if n >= 20:
+                samples.append(elapsed)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=300)
+    args = parser.parse_args()
+    provider = Provider(delay=0)
+    fresh_database()
+    server = None
+    try:
+        ids = seed(provider.base_url)
+        server = Server(workers=1)
+        direct = _summary(
+            "litellm.acompletion, direct", asyncio.run(_direct(provider, args.rounds))
+        )
+        ours = _summary(
+            "POST …/run (uvicorn, PostgreSQL)",
+            asyncio.run(_through_rightbrain(server, ids, args.rounds)),
+        )
+        print(f"{'overhead (difference of medians)':<34} {ours - direct:7.2f} ms")
+    finally:
+        if server:
+            server.stop()
+        drop_database()
+
+
+if __name__ == "__main__":
+    main()
