@@ -60,7 +60,9 @@ async def _through_rightbrain(server: Server, ids: dict, rounds: int) -> list[fl
     path = f"/api/v1/org/{ids['org']}/project/{ids['project']}/task/{ids['task']}/run"
     samples = []
     async with httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {ids['key']}"}
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {ids['key']}"},
+        timeout=60,
     ) as client:
         for n in range(rounds + 20):
             started = time.perf_counter()

@@ -31,6 +31,7 @@ from tasks_app import llm
 from tasks_app.models import ActiveRevision, LLMModel, Task, TaskRevision
 from tasks_app.output_format import compile_output_format
 from tasks_app.services import task_mark_run
+from tasks_app.snapshots import task_cached
 from tasks_app.variables import render_prompt
 
 # Kinds of failure that another attempt on the same model cannot fix.
@@ -60,10 +61,14 @@ def revision_for_run(
                 "This task has no revision with that id.", field="revision_id"
             )
         return revision
-    active = list(
-        ActiveRevision.objects.filter(task=task).select_related(
-            "task_revision__llm_model", "task_revision__fallback_llm_model"
-        )
+    active = task_cached(
+        task,
+        "active-revisions",
+        lambda: list(
+            ActiveRevision.objects.filter(task=task).select_related(
+                "task_revision__llm_model", "task_revision__fallback_llm_model"
+            )
+        ),
     )
     if revision_tag is not None:
         tagged = list(revisions.filter(task=task, tags__name=revision_tag).distinct())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import logging
 import os
 import re
 import threading
@@ -138,6 +139,10 @@ def _litellm() -> Any:
 
                 litellm.telemetry = False
                 litellm.suppress_debug_info = True
+                if not os.environ.get("LITELLM_LOG"):
+                    # litellm logs every call at INFO: a write per run.
+                    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+                        logging.getLogger(name).setLevel(logging.WARNING)
                 litellm.custom_provider_map = [
                     {
                         "provider": DEMO_PROVIDER,
@@ -276,11 +281,19 @@ def _parse(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
     except json.JSONDecodeError as error:
         return None, f"the reply is not JSON ({error.msg})"
     try:
-        jsonschema.validate(value, schema)
+        _validator(json.dumps(schema, sort_keys=True)).validate(value)
     except jsonschema.ValidationError as error:
         where = "/".join(str(p) for p in error.absolute_path) or "the top level"
         return None, f"at {where}: {error.message}"
     return value, None
+
+
+@functools.lru_cache(maxsize=512)
+def _validator(schema_json: str) -> Any:
+    """A validator per schema: `jsonschema.validate` checks the schema itself
+    on every call, which costs more than validating the reply."""
+    schema = json.loads(schema_json)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _repair_messages(

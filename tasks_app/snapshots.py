@@ -119,3 +119,18 @@ def watch_for_changes() -> None:
                 sender=model,
                 dispatch_uid=f"snap-{model.__name__}-{signal}",
             )
+
+
+def task_cached(task: Task, name: str, build: Callable[[], Any]) -> Any:
+    """A value derived from the task and the catalogue only (say, its active
+    revisions with their models), cached under the same versioning."""
+    catalogue_version = cache.get(_CATALOGUE)
+    if catalogue_version is None:
+        cache.add(_CATALOGUE, uuid.uuid4().hex, None)
+        catalogue_version = cache.get(_CATALOGUE)
+    key = f"rb:{name}:{task.pk}:{task.modified.timestamp()}:{catalogue_version}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, SNAPSHOT_SECONDS)
+    return value
