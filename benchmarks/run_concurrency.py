@@ -1,0 +1,103 @@
+"""Many runs waiting on a slow provider at once.
+
+    .venv/bin/python benchmarks/run_concurrency.py [--clients 200] [--seconds 30]
+        [--delay 1.0] [--workers 2]
+
+A provider on 127.0.0.1 answers every call after `--delay` seconds; `--clients`
+callers post runs back to back for `--seconds` against Rightbrain under uvicorn
+on PostgreSQL. Prints runs per second, errors and p50/p99 latency (target on a
+2-core machine: ≥ 150 runs/s with 0 errors; the provider's delay caps it at
+clients / delay). Needs PostgreSQL at BENCH_ADMIN_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import httpx  # noqa: E402
+from run_harness import Provider, Server, drop_database, fresh_database, seed  # noqa: E402
+
+
+async def _load(server: Server, ids: dict, clients: int, seconds: float):
+    path = f"/api/v1/org/{ids['org']}/project/{ids['project']}/task/{ids['task']}/run"
+    latencies: list[float] = []
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {ids['key']}"},
+        limits=limits,
+        timeout=60,
+    ) as client:
+        # One call first, so start-up costs (importing litellm) are not counted.
+        await client.post(path, json={"task_input": {"review": "warm"}})
+        deadline = time.monotonic() + seconds
+
+        async def caller(n: int) -> None:
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                try:
+                    response = await client.post(
+                        path, json={"task_input": {"review": f"client {n}"}}
+                    )
+                    if response.status_code != 200:
+                        errors.append(f"{response.status_code} {response.text[:120]}")
+                        continue
+                except httpx.HTTPError as error:
+                    errors.append(repr(error))
+                    continue
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        started = time.monotonic()
+        await asyncio.gather(*(caller(n) for n in range(clients)))
+        elapsed = time.monotonic() - started
+    return latencies, errors, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--delay", type=float, default=1.0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    provider = Provider(delay=args.delay)
+    fresh_database()
+    server = None
+    try:
+        ids = seed(provider.base_url)
+        server = Server(workers=args.workers, pool=max(10, args.clients // 4))
+        latencies, errors, elapsed = asyncio.run(
+            _load(server, ids, args.clients, args.seconds)
+        )
+    finally:
+        if server:
+            server.stop()
+        drop_database()
+    latencies.sort()
+    done = len(latencies)
+    print(
+        f"{args.clients} clients, provider delay {args.delay:.1f} s, "
+        f"{args.workers} uvicorn worker(s), {elapsed:.0f} s"
+    )
+    print(f"runs/s  {done / elapsed:7.1f}   ({done} runs)")
+    print(f"errors  {len(errors):7d}")
+    if latencies:
+        p50 = statistics.median(latencies)
+        p99 = latencies[max(0, int(done * 0.99) - 1)]
+        print(f"latency p50 {p50:7.0f} ms   p99 {p99:7.0f} ms")
+    for error in sorted(set(errors))[:5]:
+        print("  e.g.", error)
+
+
+if __name__ == "__main__":
+    main()
