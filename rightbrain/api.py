@@ -20,6 +20,8 @@ from rightbrain.errors import DomainError
 from rightbrain.orgs.api import router as credentials_router
 from rightbrain.orgs.auth import BearerAuth
 from runs_app.api import router as runs_router
+from runs_app.reports_api import router as reports_router
+from sharing.api import router as sharing_router
 from tasks_app.api import router as tasks_router
 
 logger = logging.getLogger(__name__)
@@ -124,4 +126,6 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("", tasks_router)
 api.add_router("", runs_router)
+api.add_router("", reports_router)
 api.add_router("", credentials_router)
+api.add_router("", sharing_router)

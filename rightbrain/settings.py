@@ -386,6 +386,9 @@ RB_USD_PER_CREDIT = float(env("RB_USD_PER_CREDIT", "0.001"))
 RB_MAX_FILE_BYTES = env_int("RB_MAX_FILE_BYTES", 20_000_000)
 RB_IMAGE_MAX_SIDE = env_int("RB_IMAGE_MAX_SIDE", 2048)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RB_MAX_REQUEST_BYTES", 30_000_000)
+# Share links: runs from one visitor address per minute, across all links
+# (api.md §13.2); the cache counts them, so with Redis every process agrees.
+RB_SHARE_RUNS_PER_MINUTE = env_int("RB_SHARE_RUNS_PER_MINUTE", 10)
 # Invitations to an organisation stay valid this many days.
 RB_INVITATION_DAYS = env_int("RB_INVITATION_DAYS", 7)
 # Task forwarders: seconds to wait for a destination's answer, and the base of

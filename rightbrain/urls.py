@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("rightbrain.orgs.urls")),
     path("", include("tasks_app.urls")),
     path("", include("runs_app.urls")),
+    path("", include("runs_app.task_urls")),
     path("", include("sharing.urls")),
 ]

@@ -36,11 +36,12 @@ from rightbrain.api_common import (
 from rightbrain.blocking import blocking
 from rightbrain.errors import BadRequest, Forbidden, Invalid
 from rightbrain.orgs.auth import AsyncBearerAuth
-from rightbrain.orgs.permissions import Perm, TaskRole
+from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import page_after
 from runs_app import files, services
 from runs_app.dates import parse_date
 from runs_app.models import RunFile, TaskRun
+from runs_app.selectors import runs_for_task, sees_all_runs
 from tasks_app import selectors as tasks_selectors
 from tasks_app.api.common import principal_of, project_access, task_for_caller
 from tasks_app.models import Task, TaskMember
@@ -236,7 +237,7 @@ def _task_for_runs(
             raise Http404("No such task.")
         return task, None, True
     task, role, _access = task_for_caller(request, org_id, project_id, task_id, perm)
-    return task, role, _sees_all_runs(task, role)
+    return task, role, sees_all_runs(task, role)
 
 
 def _require_visible(run: TaskRun, *, sees_all: bool, request: HttpRequest) -> None:
@@ -244,16 +245,6 @@ def _require_visible(run: TaskRun, *, sees_all: bool, request: HttpRequest) -> N
     user = principal_of(request).user
     if not sees_all and (user is None or run.user_id != user.pk):
         raise Forbidden("You may see only your own runs of this task.")
-
-
-def _sees_all_runs(task: Task, role: str | None) -> bool:
-    """domain.md §9.3: who sees every run rather than only their own."""
-    visibility = task.task_run_visibility
-    if visibility == Task.RunVisibility.ALL_VIEWERS:
-        return True
-    if visibility == Task.RunVisibility.EDITORS_AND_OWNERS:
-        return role in {TaskRole.OWNER, TaskRole.EDITOR}
-    return role == TaskRole.OWNER
 
 
 def _run_request(request: HttpRequest) -> tuple[RunRequest, list[files.Upload]]:
@@ -439,18 +430,6 @@ class RunListQuery(Schema):
     task_revision_id: UUID | None = None
 
 
-def _runs(task: Task, *, sees_all: bool, user_id: UUID | None):
-    runs = (
-        TaskRun.objects.filter(task=task)
-        .select_related("task_revision", "reporting_group")
-        .prefetch_related("files")
-    )
-    if not sees_all:
-        # Callers without a user (none today) would see nothing.
-        runs = runs.filter(user_id=user_id) if user_id else runs.none()
-    return runs
-
-
 @router.get(
     PROJECT + "/task/{task_id}/run",
     response={200: PaginatedTaskRuns, **ERRORS},
@@ -468,7 +447,11 @@ def task_run_list(
         request, org_id, project_id, task_id, Perm.TASK_VIEW
     )
     user = principal_of(request).user
-    runs = _runs(task, sees_all=sees_all, user_id=user.pk if user else None)
+    runs = (
+        runs_for_task(task=task, sees_all=sees_all, user_id=user.pk if user else None)
+        .select_related("reporting_group")
+        .prefetch_related("files")
+    )
     if query.status is not None:
         runs = runs.filter(status=_STATUS_FILTER[query.status])
     if query.task_revision_id is not None:
@@ -536,7 +519,7 @@ def _visible_runs(request: HttpRequest, org_id: UUID, project_id: UUID):
         if role is None:
             continue
         names[task.pk] = task.name
-        (every_run if _sees_all_runs(task, role) else own_runs).append(task.pk)
+        (every_run if sees_all_runs(task, role) else own_runs).append(task.pk)
     user = principal.user
     visible = Q(task_id__in=every_run)
     if user is not None:

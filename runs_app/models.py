@@ -99,6 +99,8 @@ class TaskRun(models.Model):
         indexes = [
             models.Index(fields=["task", "-created", "-id"], name="run_by_task"),
             models.Index(fields=["task", "is_error", "-created"], name="run_by_status"),
+            # The project's runs view and API list: newest first across tasks.
+            models.Index(fields=["-created", "-id"], name="run_by_created"),
         ]
 
     def __str__(self) -> str:
@@ -130,6 +132,23 @@ class HourlyUsage(models.Model):
     credits = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     llm_seconds = models.FloatField(default=0)
     processor_seconds = models.FloatField(default=0)
+    # Runs per LLM-latency bucket, for percentiles (runs_app/latency.py).
+    llm_hist_00 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_01 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_02 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_03 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_04 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_05 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_06 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_07 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_08 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_09 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_10 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_11 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_12 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_13 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_14 = models.PositiveIntegerField(default=0, db_default=0)
+    llm_hist_15 = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

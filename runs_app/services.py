@@ -24,7 +24,7 @@ from kombu.exceptions import OperationalError
 
 from rightbrain.errors import BadRequest, DomainError, Forbidden, Invalid, NotFound
 from rightbrain.orgs.models import Project, User
-from runs_app import circuit, files, forwarding, outputs, processors
+from runs_app import circuit, files, forwarding, latency, outputs, processors
 from runs_app.credits import credits_for
 from runs_app.models import NO_GROUP, HourlyUsage, ReportingGroup, RunFile, TaskRun
 from tasks_app import llm
@@ -277,24 +277,10 @@ def _hour(moment: datetime) -> datetime:
 
 
 def hourly_usage_add(run: TaskRun) -> None:
-    """One UPSERT that adds the run to its hour's row (SQLite and PostgreSQL)."""
+    """One UPSERT that adds the run to its hour's row (SQLite and PostgreSQL),
+    its LLM latency included as one more run in its histogram bucket."""
     table = HourlyUsage._meta.db_table
-    columns = (
-        "task_id, task_revision_id, reporting_group_key, llm_model_id, hour, runs, "
-        "errors, input_tokens, output_tokens, credits, llm_seconds, processor_seconds"
-    )
-    sums = ", ".join(
-        f"{name} = {table}.{name} + excluded.{name}"
-        for name in (
-            "runs",
-            "errors",
-            "input_tokens",
-            "output_tokens",
-            "credits",
-            "llm_seconds",
-            "processor_seconds",
-        )
-    )
+    key = ("task_id", "task_revision_id", "reporting_group_key", "llm_model_id", "hour")
     values = {
         "task_id": run.task_id,
         "task_revision_id": run.task_revision_id,
@@ -309,6 +295,13 @@ def hourly_usage_add(run: TaskRun) -> None:
         "llm_seconds": run.llm_call_timing or 0.0,
         "processor_seconds": run.input_processor_timing or 0.0,
     }
+    if run.llm_call_timing is not None:
+        values[latency.column_of(run.llm_call_timing)] = 1
+    sums = ", ".join(
+        f"{name} = {table}.{name} + excluded.{name}"
+        for name in values
+        if name not in key
+    )
     fields = {field.attname: field for field in HourlyUsage._meta.concrete_fields}
     # Each value as the database expects it (UUIDs are text on SQLite).
     params = [
@@ -317,10 +310,9 @@ def hourly_usage_add(run: TaskRun) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES "
+            f"INSERT INTO {table} ({', '.join(values)}) VALUES "
             f"({', '.join(['%s'] * len(params))}) "
-            "ON CONFLICT (task_id, task_revision_id, reporting_group_key, llm_model_id,"
-            f" hour) DO UPDATE SET {sums}",
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sums}",
             params,
         )
 

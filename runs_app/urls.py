@@ -4,7 +4,11 @@ from django.urls import path
 
 from runs_app import views
 
+PROJECT = "projects/<uuid:project_id>"
+
 urlpatterns = [
-    path("projects/<uuid:project_id>/runs", views.project_runs, name="project_runs"),
-    path("projects/<uuid:project_id>/usage", views.project_usage, name="project_usage"),
+    path(PROJECT + "/runs", views.project_runs, name="project_runs"),
+    path(PROJECT + "/runs/export.csv", views.project_runs_csv, name="project_runs_csv"),
+    path(PROJECT + "/usage", views.project_usage, name="project_usage"),
+    path(PROJECT + "/tasks/<uuid:task_id>/usage", views.task_usage, name="task_usage"),
 ]

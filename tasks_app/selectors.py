@@ -6,7 +6,8 @@ import json
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce
 
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.selectors import page_after
@@ -131,6 +132,24 @@ def tasks_page(
     return page, has_next, tasks.count()
 
 
+def with_list_details(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """What a row of the dashboard's task list shows beyond the task itself:
+    how many revisions carry traffic (`active_revision_count`, a subquery on
+    the page query) and its tags (`task_tags`, one query per page)."""
+    active = (
+        ActiveRevision.objects.filter(task=OuterRef("pk"))
+        .order_by()
+        .values("task")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return tasks.annotate(
+        active_revision_count=Coalesce(Subquery(active), 0)
+    ).prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="task_tags")
+    )
+
+
 def task_for_access(
     *, project_id: UUID, task_id: UUID, grant_keys: set[tuple[str, str]] | None
 ) -> Task | None:
@@ -139,6 +158,56 @@ def task_for_access(
         pk=task_id, project_id=project_id, deleted__isnull=True
     ).select_related("project")
     return _with_grants(tasks, grant_keys).first()
+
+
+def revision_of_task(*, task_id: UUID, revision_id: UUID) -> TaskRevision | None:
+    """One revision of the task with its models (one query)."""
+    return (
+        TaskRevision.objects.select_related("llm_model", "fallback_llm_model")
+        .filter(pk=revision_id, task_id=task_id)
+        .first()
+    )
+
+
+def active_revision_count(*, task: Task) -> int:
+    return ActiveRevision.objects.filter(task=task).count()
+
+
+def revisions_of(*, task_id: UUID, include_tests: bool) -> QuerySet[TaskRevision]:
+    """A task's revisions newest first (the revision list's cursor order), each
+    with its models, author and tags."""
+    revisions = (
+        TaskRevision.objects.filter(task_id=task_id)
+        .select_related("llm_model", "fallback_llm_model", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "tags", queryset=Tag.objects.order_by("name"), to_attr="revision_tags"
+            )
+        )
+        .order_by("-created", "-id")
+    )
+    return revisions if include_tests else revisions.filter(test=False)
+
+
+def revisions_by_id(
+    *, task_id: UUID, revision_ids: list[UUID]
+) -> dict[UUID, TaskRevision]:
+    """Revisions of the task by id, with their models (one query)."""
+    return {
+        revision.pk: revision
+        for revision in TaskRevision.objects.select_related(
+            "llm_model", "fallback_llm_model", "task_forwarder"
+        ).filter(task_id=task_id, pk__in=revision_ids)
+    }
+
+
+def traffic_of(*, task: Task) -> list[ActiveRevision]:
+    """The task's traffic split, heaviest first, with each revision loaded."""
+    return list(
+        ActiveRevision.objects.filter(task=task)
+        .select_related("task_revision__llm_model", "task_revision__fallback_llm_model")
+        .order_by("-weight", "-task_revision__created")
+    )
 
 
 def tasks_with_parts(

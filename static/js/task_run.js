@@ -1,0 +1,72 @@
+/* The Run view, bound to data-* hooks.
+ *
+ *   [data-run-form]     Run is disabled until every [data-required] field has a
+ *                       value; Ctrl+Enter (⌘↩ on a Mac) runs from anywhere in it
+ *   [data-image-input]  shows previews of the chosen images beside it
+ *
+ * The server checks the inputs again: this only saves a pointless round trip.
+ */
+(function () {
+  "use strict";
+
+  function ready(form) {
+    var fields = form.querySelectorAll("[data-required]");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field.type === "file" ? field.files.length === 0 : !field.value.trim()) return false;
+    }
+    return true;
+  }
+
+  function update(form) {
+    var button = form.querySelector("[data-run-button]");
+    if (button) button.disabled = !ready(form) || form.classList.contains("htmx-request");
+  }
+
+  function previews(input) {
+    var box = input.closest(".field").querySelector("[data-image-previews]");
+    if (!box) return;
+    box.replaceChildren();
+    Array.prototype.forEach.call(input.files, function (file) {
+      if (!/^image\/(jpeg|png)$/.test(file.type)) return;
+      var img = document.createElement("img");
+      img.alt = file.name;
+      img.src = URL.createObjectURL(file);
+      img.addEventListener("load", function () { URL.revokeObjectURL(img.src); });
+      box.appendChild(img);
+    });
+  }
+
+  function setUp(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll("[data-run-form]").forEach(update);
+  }
+
+  document.addEventListener("htmx:load", function (event) { setUp(event.target); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { setUp(document); });
+  } else {
+    setUp(document);
+  }
+
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var target = event.target instanceof Element ? event.target : null;
+      var form = target && target.closest("[data-run-form]");
+      if (!form) return;
+      if (target.matches("[data-image-input]") && type === "change") previews(target);
+      update(form);
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    var target = event.target instanceof Element ? event.target : null;
+    var form = (target && target.closest("[data-run-form]")) || document.querySelector("[data-run-form]");
+    if (!form) return;
+    var button = form.querySelector("[data-run-button]");
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    form.requestSubmit(button);
+  });
+})();
