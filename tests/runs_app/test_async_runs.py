@@ -102,11 +102,15 @@ def test_queued_runs_are_neither_successes_nor_errors_in_the_list(run_task, brok
 
 def test_without_a_broker_an_async_run_completes_in_process(run_task, fake_llm):
     # The embedded set-up (no REDIS_URL) runs Celery tasks eagerly.
-    if not celery_app.conf.task_always_eager:
-        pytest.skip("a broker is configured: runs wait for a worker")
-    client, task = run_task()
-    fake_llm.answer(GOOD)
-    response = client.post(f"/task/{task['id']}/run?async=true", INPUT)
+    conf = celery_app.conf
+    saved = conf.task_always_eager
+    conf.task_always_eager = True
+    try:
+        client, task = run_task()
+        fake_llm.answer(GOOD)
+        response = client.post(f"/task/{task['id']}/run?async=true", INPUT)
+    finally:
+        conf.task_always_eager = saved
     assert response.status_code == 202
     assert response.json()["status"] == "succeeded"
     assert response.json()["response"] == GOOD
