@@ -15,7 +15,7 @@ from uuid import UUID
 import pydantic
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.core.files.storage import default_storage
-from django.db.models import F, Prefetch, Q, Window
+from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
@@ -41,11 +41,11 @@ from rightbrain.orgs.selectors import page_after
 from runs_app import files, services
 from runs_app.dates import parse_date
 from runs_app.models import RunFile, TaskRun
+from runs_app.project_runs import runs_visible_to, task_roles
 from runs_app.selectors import runs_for_task, sees_all_runs
 from tasks_app import selectors as tasks_selectors
 from tasks_app.api.common import principal_of, project_access, task_for_caller
-from tasks_app.models import Task, TaskMember
-from tasks_app.permissions import effective_task_role, subject_keys
+from tasks_app.models import Task
 
 router = Router(tags=["runs"])
 
@@ -503,33 +503,13 @@ def _visible_runs(request: HttpRequest, org_id: UUID, project_id: UUID):
     if principal.task_id is not None:
         raise Forbidden("A task access token reads only its own task's runs.")
     access = project_access(request, org_id, project_id)
-    keys = subject_keys(principal, access)
-    tasks = tasks_selectors.visible_tasks(
-        project_id=project_id, is_member=bool(access.role), grant_keys=keys
-    ).prefetch_related(
-        Prefetch("members", queryset=TaskMember.objects.all(), to_attr="caller_grants")
-    )
-    every_run: list[UUID] = []
-    own_runs: list[UUID] = []
-    names: dict[UUID, str] = {}
-    for task in tasks:
-        role = effective_task_role(
-            task=task, principal=principal, access=access, grants=task.caller_grants
-        )
-        if role is None:
-            continue
-        names[task.pk] = task.name
-        (every_run if sees_all_runs(task, role) else own_runs).append(task.pk)
-    user = principal.user
-    visible = Q(task_id__in=every_run)
-    if user is not None:
-        visible |= Q(task_id__in=own_runs, user_id=user.pk)
+    tasks = task_roles(principal=principal, access=access)
     runs = (
-        TaskRun.objects.filter(visible)
+        runs_visible_to(principal=principal, tasks=tasks)
         .select_related("task_revision", "reporting_group")
         .prefetch_related("files")
     )
-    return runs, names
+    return runs, {task.pk: task.name for task, _role in tasks}
 
 
 class ProjectRunQuery(Schema):
