@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+import pydantic
 from django.http import HttpResponse
 from ninja import Schema
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from ninja.responses import NinjaJSONEncoder
 
 # Every project-scoped route spells this prefix: ninja reads path parameters
@@ -103,3 +104,21 @@ def error_body(status: int, detail: Any, msg: str | None = None) -> dict[str, An
     if msg:
         body["msg"] = msg
     return body
+
+
+def validated_body[M: pydantic.BaseModel](schema: type[M], data: Any) -> M:
+    """`data` as `schema`, or the 400 ninja gives for envelope errors — for
+    bodies a view reads itself (JSON or multipart) rather than through ninja."""
+    try:
+        return schema.model_validate(data)
+    except pydantic.ValidationError as error:
+        raise ValidationError(
+            [
+                {
+                    "loc": ("body", *item["loc"]),
+                    "msg": item["msg"],
+                    "type": item["type"],
+                }
+                for item in error.errors(include_url=False)
+            ]
+        ) from None

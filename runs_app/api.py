@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import pydantic
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.core.files.storage import default_storage
 from django.db.models import F, Window
@@ -21,7 +20,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from ninja import Query, Router, Schema
-from ninja.errors import ValidationError
 from pydantic import Field
 
 from rightbrain.api_common import (
@@ -32,6 +30,7 @@ from rightbrain.api_common import (
     error_body,
     json_response,
     page_limit_of,
+    validated_body,
 )
 from rightbrain.blocking import blocking
 from rightbrain.errors import BadRequest, Forbidden, Invalid
@@ -251,7 +250,7 @@ def _run_request(request: HttpRequest) -> tuple[RunRequest, list[files.Upload]]:
     """The run's fields and files, from a JSON or a multipart body."""
     if request.content_type == "multipart/form-data":
         return _multipart_run_request(request)
-    payload = _validated_run_request(_json_body(request))
+    payload = validated_body(RunRequest, _json_body(request))
     uploads = files.decode_task_files(
         [item.model_dump() for item in payload.task_files or []]
     )
@@ -265,23 +264,6 @@ def _json_body(request: HttpRequest) -> Any:
         return json.loads(request.body)
     except ValueError:
         raise BadRequest("The request body is not valid JSON.") from None
-
-
-def _validated_run_request(data: Any) -> RunRequest:
-    """RunRequest, or the API's 400 for envelope errors (as ninja reports them)."""
-    try:
-        return RunRequest.model_validate(data)
-    except pydantic.ValidationError as error:
-        raise ValidationError(
-            [
-                {
-                    "loc": ("body", *item["loc"]),
-                    "msg": item["msg"],
-                    "type": item["type"],
-                }
-                for item in error.errors(include_url=False)
-            ]
-        ) from None
 
 
 def _multipart_run_request(
@@ -303,12 +285,13 @@ def _multipart_run_request(
         )
     raw_input = form.get("task_input")
     task_input = None if raw_input is None else _json_object_part(raw_input)
-    payload = _validated_run_request(
+    payload = validated_body(
+        RunRequest,
         {
             "task_input": task_input,
             "task_reference": form.get("task_reference"),
             "context_id": form.get("context_id"),
-        }
+        },
     )
     return payload, files.uploads_from_parts(parts.getlist("task_files"))
 

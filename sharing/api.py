@@ -8,12 +8,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import pydantic
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from ninja import Query, Router, Schema
-from ninja.errors import ValidationError
 from pydantic import Field
 
 from rightbrain.api_common import (
@@ -24,6 +22,7 @@ from rightbrain.api_common import (
     error_body,
     json_response,
     page_limit_of,
+    validated_body,
 )
 from rightbrain.errors import BadRequest, Forbidden, Invalid
 from rightbrain.orgs.permissions import Perm
@@ -413,19 +412,7 @@ def _json_run_request(request: HttpRequest) -> tuple[dict | None, list[files.Upl
         data = json.loads(request.body)
     except ValueError:
         raise BadRequest("The request body is not valid JSON.") from None
-    try:
-        payload = PublicRunRequest.model_validate(data)
-    except pydantic.ValidationError as error:
-        raise ValidationError(
-            [
-                {
-                    "loc": ("body", *item["loc"]),
-                    "msg": item["msg"],
-                    "type": item["type"],
-                }
-                for item in error.errors(include_url=False)
-            ]
-        ) from None
+    payload = validated_body(PublicRunRequest, data)
     uploads = files.decode_task_files(
         [item.model_dump() for item in payload.task_files or []]
     )
