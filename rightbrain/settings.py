@@ -394,6 +394,15 @@ RB_INVITATION_DAYS = env_int("RB_INVITATION_DAYS", 7)
 # Task forwarders: seconds to wait for a destination's answer, and the base of
 # the pause before each retry (×1, ×6, ×30: 10 s, 60 s, 300 s by default).
 RB_FORWARDER_TIMEOUT = float(env("RB_FORWARDER_TIMEOUT", "10"))
+
+# Threads for the database sections of async API views served by the API's
+# own handler (rightbrain/api_handler.py), so concurrent runs do not queue
+# behind one thread. Keep it below DB_POOL_MAX_SIZE. SQLite allows one writer
+# at a time, so there the sections share Django's one thread (0).
+RB_DB_THREADS = env_int(
+    "RB_DB_THREADS",
+    0 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 8,
+)
 RB_FORWARDER_RETRY_BACKOFF = float(env("RB_FORWARDER_RETRY_BACKOFF", "10"))
 
 LOGGING = {

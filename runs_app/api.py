@@ -34,7 +34,7 @@ from rightbrain.api_common import (
 )
 from rightbrain.blocking import blocking
 from rightbrain.errors import BadRequest, Forbidden, Invalid
-from rightbrain.orgs.auth import AsyncBearerAuth
+from rightbrain.orgs.auth import DeferredBearerAuth, principal_from
 from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import page_after
 from runs_app import files, services
@@ -317,7 +317,7 @@ def _json_object_part(raw: str) -> dict[str, Any]:
     summary="Run a task",
     operation_id="task_run",
     openapi_extra={"requestBody": _run_request_body()},
-    auth=AsyncBearerAuth(),
+    auth=DeferredBearerAuth(),
 )
 async def task_run(
     request: HttpRequest,
@@ -345,6 +345,7 @@ def _accept_run(
 ) -> services.PreparedRun | HttpResponse:
     """The checked request, prepared for the model; or the answer already (an
     asynchronous run is queued here)."""
+    principal_from(request)  # the token is checked here (DeferredBearerAuth)
     task, _role, _ = _task_for_runs(request, org_id, project_id, task_id, Perm.TASK_RUN)
     payload, uploads = _run_request(request)
     if payload.task_input is None:

@@ -471,12 +471,20 @@ def run_record(
     try:
         with transaction.atomic():
             run.save(force_insert=queued is None)
-            RunFile.objects.bulk_create(
+            run_files = RunFile.objects.bulk_create(
                 [
                     *_run_files(run, stored, RunFile.Direction.INPUT),
                     *_run_files(run, generated, RunFile.Direction.OUTPUT),
                 ]
             )
+            if queued is None:
+                # A new run's files are all here: `run.files.all()` (the
+                # response, forwarders) reads them without a query, as after
+                # prefetch_related.
+                known = run.files.all()
+                known._result_cache = run_files
+                known._prefetch_done = True  # type: ignore[attr-defined]
+                run._prefetched_objects_cache = {"files": known}  # type: ignore[attr-defined]
             hourly_usage_add(run)
             task_mark_run(task=task, at=run.created)
             transaction.on_commit(lambda: forwarding.enqueue(run), robust=True)

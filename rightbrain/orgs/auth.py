@@ -15,6 +15,7 @@ from uuid import UUID
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthlibRequest
@@ -151,15 +152,32 @@ class BearerAuth(HttpBearer):
         return None
 
 
-class AsyncBearerAuth(BearerAuth):
-    """BearerAuth for async views: the lookup runs off the event loop."""
+@dataclass(frozen=True)
+class UncheckedToken:
+    """A bearer token not looked up yet (see DeferredBearerAuth)."""
 
-    async def authenticate(  # type: ignore[override]
-        self, request: HttpRequest, token: str
-    ) -> Principal | None:
-        from rightbrain.blocking import blocking
+    token: str
 
-        return await blocking(BearerAuth.authenticate)(self, request, token)
+
+class DeferredBearerAuth(HttpBearer):
+    """Bearer auth for async views that do their database work in one
+    blocking section: the token is taken here, on the event loop, and looked
+    up at the start of that section by `principal_from` (401 when unknown).
+    One thread hop fewer per request than looking it up in its own."""
+
+    async def authenticate(self, request: HttpRequest, token: str) -> UncheckedToken:
+        return UncheckedToken(token)
+
+
+def principal_from(request: HttpRequest) -> Principal:
+    """The caller of a DeferredBearerAuth view (blocking: it may query)."""
+    auth = request.auth  # type: ignore[attr-defined]
+    if isinstance(auth, UncheckedToken):
+        principal = BearerAuth().authenticate(request, auth.token)
+        if principal is None:
+            raise AuthenticationError()
+        request.auth = auth = principal  # type: ignore[attr-defined]
+    return auth
 
 
 def project_access_for_principal(
