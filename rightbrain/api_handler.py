@@ -15,17 +15,22 @@ concurrent runs do not queue behind each other's queries.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, cast
 
 from asgiref.sync import markcoroutinefunction
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware.security import SecurityMiddleware
 
 API_PREFIX = "/api/v1/"
+RUN_PATH = re.compile(
+    r"/api/v1/org/[^/]+/project/[^/]+/task/[^/]+/run/?", flags=re.ASCII
+)
 
 # True while this handler serves the current request (see module docstring).
 served_lean: ContextVar[bool] = ContextVar("served_lean", default=False)
@@ -68,9 +73,21 @@ class ApiASGIHandler(ASGIHandler):
     async def __call__(self, scope, receive, send):  # noqa: ANN001
         token = served_lean.set(True)
         try:
-            await super().__call__(scope, receive, send)
+            if settings.RB_DB_THREADS > 0 and _is_run(scope):
+                # Django gives each request its own thread for thread-sensitive
+                # work (ThreadSensitiveContext): a new thread per request. A run
+                # does its database work on the database threads instead, so
+                # it skips that; the little thread-sensitive work left (the
+                # request signals) uses asgiref's one shared thread.
+                await self.handle(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
         finally:
             served_lean.reset(token)
+
+
+def _is_run(scope: dict) -> bool:
+    return scope["method"] == "POST" and RUN_PATH.fullmatch(scope["path"]) is not None
 
 
 def is_api_request(scope: dict) -> bool:
