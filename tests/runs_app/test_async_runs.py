@@ -13,28 +13,6 @@ GOOD = {"sentiment": "positive"}
 INPUT = {"task_input": {"review": "Great"}}
 
 
-@pytest.fixture
-def broker():
-    """Point Celery at another broker for one test, then put it back."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager, conf.broker_transport_options
-
-    def use(url: str) -> None:
-        conf.broker_url = url
-        conf.task_always_eager = False
-        conf.broker_transport_options = {"max_retries": 1}
-        _forget_connections()
-
-    yield use
-    conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
-    _forget_connections()
-
-
-def _forget_connections() -> None:
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 def test_an_async_run_is_queued_then_completed_by_the_worker(
     run_task, fake_llm, broker
 ):
