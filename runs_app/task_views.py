@@ -542,5 +542,11 @@ def task_run_save_revision(
         )
         url = reverse("task_run", args=[project_id, task_id])
         return redirect(f"{url}?revision={saved.pk}")
-    context = _context(request, access, shown=saved, chosen=saved.pk)
+    context = _context(
+        request,
+        access,
+        shown=saved,
+        chosen=saved.pk,
+        values=_typed_values(request.POST),
+    )
     return render(request, f"{RUN}#workspace", context | {"saved_revision": saved})

@@ -4,8 +4,6 @@ from decimal import Decimal
 
 import pytest
 
-from rightbrain.celery import app as celery_app
-
 from tasks_app.models import LLMModel
 
 
@@ -75,25 +73,3 @@ def run_media(settings, tmp_path):
         },
     }
     return tmp_path
-
-
-@pytest.fixture
-def broker():
-    """Point Celery at another broker for one test, then put it back."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager, conf.broker_transport_options
-
-    def use(url: str) -> None:
-        conf.broker_url = url
-        conf.task_always_eager = False
-        conf.broker_transport_options = {"max_retries": 1}
-        _forget_connections()
-
-    yield use
-    conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
-    _forget_connections()
-
-
-def _forget_connections() -> None:
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None

@@ -3,8 +3,6 @@ worker completes; a broker that cannot take the run is a 503 with nothing kept."
 
 from __future__ import annotations
 
-import pytest
-
 from rightbrain.celery import app as celery_app
 from runs_app.models import HourlyUsage, TaskRun
 from runs_app.services import run_complete_queued

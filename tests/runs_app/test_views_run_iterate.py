@@ -336,7 +336,12 @@ def test_save_as_revision_makes_a_normal_inactive_revision_with_the_same_prompts
     test = _test_revision(personas, as_user, task)
     live = _live(task)
     response = _save(
-        as_user("editor"), personas, task, test, annotation="  Kinder prompt  "
+        as_user("editor"),
+        personas,
+        task,
+        test,
+        annotation="  Kinder prompt  ",
+        input_customer_review="Still typed",
     )
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="run-workspace"')
@@ -354,6 +359,7 @@ def test_save_as_revision_makes_a_normal_inactive_revision_with_the_same_prompts
     assert "Saved as a new revision" in response.text
     assert f'<option value="{saved.pk}" selected>' in response.text
     assert "Save as revision" not in response.text
+    assert ">\nStill typed</textarea>" in response.text
     revisions = as_user("editor").get(_url(personas, task, "task_revisions")).text
     assert f'id="revision-{saved.pk}"' in revisions
 

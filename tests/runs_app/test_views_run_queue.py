@@ -152,7 +152,7 @@ def test_the_form_keeps_the_run_shortcut_and_waits_for_required_inputs(
     assert "<kbd>Ctrl</kbd>+<kbd>Enter</kbd>" in page
 
 
-# Run history ---------------------------------------------------------------------------
+# Run history ------------------------------------------------------------------------
 
 
 def test_a_reloaded_run_of_a_revision_no_longer_live_runs_on_it_again(
@@ -189,7 +189,7 @@ def test_history_marks_runs_of_test_revisions(personas, as_user, task):
     assert '<span class="badge badge-warning">Test</span>' in history
 
 
-# Usage & performance -------------------------------------------------------------------
+# Usage & performance -----------------------------------------------------------------
 
 
 def _usage(client, personas, task, query=""):
