@@ -39,6 +39,7 @@ from runs_app.views import _charts
 from tasks_app import selectors as task_selectors
 from tasks_app import services as task_services
 from tasks_app.access import TaskAccess, task_for_user
+from tasks_app.forms import ModelChoice
 from tasks_app.input_processors import processor_named
 from tasks_app.models import ActiveRevision, TaskRevision
 
@@ -218,6 +219,22 @@ def _revision_options(
     return options
 
 
+def _model_choices(revision: TaskRevision) -> list[ModelChoice]:
+    """The models the editor offers (retired ones hidden), and those the
+    revision uses even if they have retired since."""
+    choices = [
+        ModelChoice(model)
+        for model in task_selectors.models_for_listing(
+            include_retired=False, with_comments=False
+        )
+    ]
+    offered = {choice.model.pk for choice in choices}
+    for model in (revision.llm_model, revision.fallback_llm_model):
+        if model is not None and model.pk not in offered:
+            choices.append(ModelChoice(model, current=True))
+    return choices
+
+
 def _context(
     request: AuthedRequest,
     access: TaskAccess,
@@ -265,6 +282,7 @@ def _context(
         "history": _history(request, access, names),
         "can_run": access.allows(Perm.TASK_RUN),
         "can_edit": can_edit,
+        "models": _model_choices(shown) if can_edit else [],
         "form_error": error,
         "edit_error": edit_error,
         **usage,

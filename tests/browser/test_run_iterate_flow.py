@@ -128,7 +128,7 @@ def test_an_editor_tries_a_prompt_change_and_keeps_it(
     _shot(page, "run-01-start")
 
     # Edit the prompt: a new variable brings its input while typing.
-    page.get_by_text("Prompts and output format").click()
+    page.get_by_text("Prompts, output format and models").click()
     prompt = page.locator("#run-user-prompt")
     prompt.fill("Please judge the {customer_review} in a {tone} tone.")
     page.locator("#input-tone").wait_for()

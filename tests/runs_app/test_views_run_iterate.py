@@ -397,3 +397,48 @@ def test_who_may_save_as_revision(personas, as_user, task):
     assert task.revisions.count() == 2
     assert _save(as_user("owner"), personas, task, test).status_code == 200
     assert task.revisions.count() == 3
+
+
+# Models ----------------------------------------------------------------------------
+
+
+def test_choosing_another_fallback_model_runs_a_test_revision_with_it(
+    personas, as_user, task
+):
+    live = _live(task)
+    backup = LLMModel.objects.get(name="gpt-5-mini")
+    page = as_user("editor").get(_url(personas, task)).text
+    assert f'<option value="{backup.pk}">' in page  # offered
+    response = _post_edits(
+        as_user("editor"), personas, task, fallback_llm_model_id=str(backup.pk)
+    )
+    test = task.revisions.get(test=True)
+    assert test.fallback_llm_model == backup
+    assert test.user_prompt == PROMPT
+    assert TaskRun.objects.get().task_revision == test
+    assert _live(task) == live
+    assert f'<option value="{backup.pk}" selected>' in response.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"llm_model_id": "not-a-model"}, "Choose a model from the list."),
+        (
+            {"llm_model_id": "01a20000-0000-7000-8000-000000000000"},
+            "There is no model with id",
+        ),
+        ({"fallback_llm_model_id": "same"}, "must differ from the primary"),
+    ],
+)
+def test_a_bad_model_choice_is_shown_in_the_editor(
+    personas, as_user, task, fields, message
+):
+    if fields.get("fallback_llm_model_id") == "same":
+        fields = {"fallback_llm_model_id": str(task.revisions.get().llm_model_id)}
+    response = _post_edits(as_user("editor"), personas, task, **fields)
+    assert response.status_code == 200
+    assert 'id="edit-error"' in response.text
+    assert message in response.text
+    assert task.revisions.count() == 1
+    assert not TaskRun.objects.exists()

@@ -151,15 +151,15 @@ def test_the_run_page_costs_the_same_with_many_runs(
     # 1 session, 2 user, 3 project with role, 4 task, 5 traffic with the
     # revision and its models, the usage panel: 6 the live revisions, 7 the
     # hourly rollups by bucket and revision, 8 the revisions' names; 9 history,
-    # 10-11 the switcher.
-    with django_assert_num_queries(11):
+    # 10 the models the editor offers, 11-12 the switcher.
+    with django_assert_num_queries(12):
         client.get(url)
     run = TaskRun.objects.first()
     TaskRun.objects.bulk_create(
         TaskRun(task=task, task_revision=run.task_revision, user=personas.owner)
         for _ in range(200)
     )
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         page = client.get(url)
     assert (
         page.text.count(
