@@ -112,6 +112,22 @@ def test_running_edited_prompts_makes_a_test_revision_and_leaves_traffic_alone(
     assert '<span class="badge badge-warning">Test</span>' in shown
 
 
+def test_edits_run_without_htmx_redirect_to_the_run_on_its_test_revision(
+    personas, as_user, task
+):
+    client = as_user("owner")
+    response = _post_edits(
+        client, personas, task, headers={}, user_prompt="Grade {customer_review}"
+    )
+    run = TaskRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{_url(personas, task)}?run={run.pk}"
+    page = client.get(response["Location"]).text
+    assert run.task_revision.test
+    assert f'name="source_revision" value="{run.task_revision_id}"' in page
+    assert ">\nGrade {customer_review}</textarea>" in page
+
+
 def test_running_the_test_revision_again_makes_no_other(personas, as_user, task):
     client = as_user("editor")
     _post_edits(client, personas, task, user_prompt="Judge {customer_review}\nnow")
