@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +30,7 @@ from runs_app.models import NO_GROUP, HourlyUsage, ReportingGroup, RunFile, Task
 from tasks_app import llm
 from tasks_app.models import ActiveRevision, LLMModel, Task, TaskRevision
 from tasks_app.output_format import compile_output_format
-from tasks_app.services import task_mark_run
+from tasks_app.services import revision_create_test, task_mark_run
 from tasks_app.snapshots import task_cached
 from tasks_app.variables import render_prompt
 
@@ -591,6 +591,44 @@ def run_submit(
         raise QueueUnavailable(str(error)) from error
     run.refresh_from_db()
     return run
+
+
+def run_submit_edited(
+    *,
+    task: Task,
+    source: TaskRevision,
+    changes: Mapping[str, Any],
+    task_input: dict[str, Any],
+    user: User | None,
+    uploads: Sequence[files.Upload] = (),
+) -> TaskRun:
+    """Submit a run of `source` with `changes` (edited prompts, format) as a
+    new test revision, so edits are tried without touching traffic.
+
+    The revision is kept only with its run: one that the input does not suit
+    is never written, and one the queue cannot take is removed again."""
+    with transaction.atomic():
+        revision = revision_create_test(
+            task=task, source=source, user=user, changes=changes
+        )
+        _check_submission(
+            task=task,
+            revision=revision,
+            task_input=task_input,
+            use_fallback_model=False,
+            uploads=uploads,
+        )
+    try:
+        return run_submit(
+            task=task,
+            revision=revision,
+            task_input=task_input,
+            user=user,
+            uploads=uploads,
+        )
+    except QueueUnavailable:
+        revision.delete()
+        raise
 
 
 def run_complete_queued(*, run_id: UUID) -> TaskRun | None:

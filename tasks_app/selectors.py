@@ -235,10 +235,12 @@ def tag_subtree_ids(tag_id: UUID) -> list[UUID]:
     return ids
 
 
-def models_for_listing(*, include_retired: bool) -> QuerySet[LLMModel]:
-    models = LLMModel.objects.filter(enabled=True).prefetch_related(
-        model_comments_prefetch()
-    )
+def models_for_listing(
+    *, include_retired: bool, with_comments: bool = True
+) -> QuerySet[LLMModel]:
+    models = LLMModel.objects.filter(enabled=True)
+    if with_comments:
+        models = models.prefetch_related(model_comments_prefetch())
     if not include_retired:
         models = models.filter(retired__isnull=True)
     return models.order_by("provider", "alias")

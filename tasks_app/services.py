@@ -481,6 +481,70 @@ def task_update(
     return task, new_revision
 
 
+# Trying edits from the Run view (dashboard.md §3) ------------------------------
+
+
+def _touch(task: Task) -> None:
+    """Move `modified`: cached task snapshots list the task's revisions."""
+    task.modified = timezone.now()
+    Task.objects.filter(pk=task.pk).update(modified=task.modified)
+
+
+@transaction.atomic
+def revision_create_test(
+    *,
+    task: Task,
+    source: TaskRevision,
+    user: User | None,
+    changes: Mapping[str, Any],
+) -> TaskRevision:
+    """A test revision: `source` with `changes`, never live, for trying edits
+    without touching traffic. Input processors of variables the edited prompt
+    no longer has are dropped rather than refused."""
+    assert source.task_id == task.pk
+    changes = dict(changes)
+    if "user_prompt" in changes and "input_processors" not in changes:
+        variables = detect_variables(changes["user_prompt"] or "")
+        changes["input_processors"] = [
+            entry
+            for entry in source.input_processors or []
+            if entry.get("param_name") in variables
+        ]
+    revision = _build_revision(
+        task=task,
+        spec=_spec_from(source, {**changes, "test": True}),
+        user=user,
+        output_modality=task.output_modality,
+        missing=Invalid,
+    )
+    revision.save()
+    _touch(task)
+    return revision
+
+
+@transaction.atomic
+def revision_promote(
+    *, task: Task, revision: TaskRevision, user: User | None, annotation: str = ""
+) -> TaskRevision:
+    """Save a test revision as a normal one: a new, inactive revision with the
+    same configuration (revisions never change, so the test one stays)."""
+    assert revision.task_id == task.pk
+    if not revision.test:
+        raise Invalid(
+            "This revision is already a normal revision.", field="task_revision_id"
+        )
+    promoted = _build_revision(
+        task=task,
+        spec=_spec_from(revision, {"annotation": annotation.strip()}),
+        user=user,
+        output_modality=task.output_modality,
+        missing=Invalid,
+    )
+    promoted.save()
+    _touch(task)
+    return promoted
+
+
 def _tags(
     ids: Iterable[UUID], *, project: Project, entity_type: str, field_name: str
 ) -> list[Tag]:

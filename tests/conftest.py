@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from rightbrain.celery import app as celery_app
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.services import api_key_create, organization_create
@@ -185,3 +186,26 @@ def llm(db) -> Models:
             model_params={"quality": {"enum": ["standard", "hd"]}},
         ),
     )
+
+
+@pytest.fixture
+def broker():
+    """`broker("memory://")` points Celery at another broker for one test,
+    then puts it back."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.task_always_eager, conf.broker_transport_options
+
+    def use(url: str) -> None:
+        conf.broker_url = url
+        conf.task_always_eager = False
+        conf.broker_transport_options = {"max_retries": 1}
+        _forget_connections()
+
+    yield use
+    conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
+    _forget_connections()
+
+
+def _forget_connections() -> None:
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None

@@ -3,6 +3,10 @@
  *   [data-run-form]     Run is disabled until every [data-required] field has a
  *                       value; Ctrl+Enter (⌘↩ on a Mac) runs from anywhere in it
  *   [data-image-input]  shows previews of the chosen images beside it
+ *   [data-prompt-editor] once its prompts or format are edited, the
+ *                       [data-promote] box (Save as revision) is marked dirty
+ *                       and its button disabled: it saves the test revision
+ *                       as it was run, not the edits
  *
  * The server checks the inputs again: this only saves a pointless round trip.
  */
@@ -49,10 +53,20 @@
     setUp(document);
   }
 
+  function markEdited() {
+    document.querySelectorAll("[data-promote]").forEach(function (box) {
+      box.classList.add("is-dirty");
+      var button = box.querySelector("[data-promote-button]");
+      if (button) button.disabled = true;
+    });
+  }
+
   ["input", "change"].forEach(function (type) {
     document.addEventListener(type, function (event) {
       var target = event.target instanceof Element ? event.target : null;
-      var form = target && target.closest("[data-run-form]");
+      if (target && target.closest("[data-prompt-editor]")) markEdited();
+      var form = target && (target.form || target.closest("[data-run-form]"));
+      if (form && !form.matches("[data-run-form]")) form = null;
       if (!form) return;
       if (target.matches("[data-image-input]") && type === "change") previews(target);
       update(form);
@@ -62,7 +76,8 @@
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
     var target = event.target instanceof Element ? event.target : null;
-    var form = (target && target.closest("[data-run-form]")) || document.querySelector("[data-run-form]");
+    var own = target && (target.form || target.closest("[data-run-form]"));
+    var form = own && own.matches("[data-run-form]") ? own : document.querySelector("[data-run-form]");
     if (!form) return;
     var button = form.querySelector("[data-run-button]");
     if (!button || button.disabled) return;

@@ -3,36 +3,12 @@ worker completes; a broker that cannot take the run is a 503 with nothing kept."
 
 from __future__ import annotations
 
-import pytest
-
 from rightbrain.celery import app as celery_app
 from runs_app.models import HourlyUsage, TaskRun
 from runs_app.services import run_complete_queued
 
 GOOD = {"sentiment": "positive"}
 INPUT = {"task_input": {"review": "Great"}}
-
-
-@pytest.fixture
-def broker():
-    """Point Celery at another broker for one test, then put it back."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager, conf.broker_transport_options
-
-    def use(url: str) -> None:
-        conf.broker_url = url
-        conf.task_always_eager = False
-        conf.broker_transport_options = {"max_retries": 1}
-        _forget_connections()
-
-    yield use
-    conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
-    _forget_connections()
-
-
-def _forget_connections() -> None:
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
 
 
 def test_an_async_run_is_queued_then_completed_by_the_worker(
