@@ -65,12 +65,10 @@ def _sections(text: str) -> list[str]:
     )
 
 
-# 123: prompt enhancement ----------------------------------------------------------------
+# 123: prompt enhancement -------------------------------------------------------------
 
 
-def test_enhance_prompt_writes_the_four_sections_keeps_the_variable_and_adds_a_system_prompt(
-    db,
-):
+def test_enhance_prompt_has_four_sections_the_variable_and_a_system_prompt(db):
     enhanced = prompt_enhance(user_prompt=SENTIMENT)
     text = enhanced.enhanced_prompt
     assert _sections(text) == [
