@@ -269,10 +269,23 @@ def _sentences(text: str) -> list[str]:
     return [part for part in _SENTENCE_END.split(flat) if part]
 
 
+_GOAL_SECTION = re.compile(
+    r"\AGoal:[ \t]*\n(?P<goal>.+?)(?:\n[ \t]*\n|\n[A-Z][A-Za-z ]+:[ \t]*\n|\Z)",
+    re.DOTALL,
+)
+
+
+def instruction_of(prompt: str) -> str:
+    """What the prompt asks for: the Goal section of a prompt the assistant
+    enhanced (its other sections are scaffolding), else the whole prompt."""
+    match = _GOAL_SECTION.match(prompt.strip())
+    return match.group("goal").strip() if match else prompt
+
+
 def task_type_of(prompt: str, output_format: dict[str, Any] | None = None) -> str:
-    """The kind of task a prompt describes, from its words (and, failing
-    those, an output format with fixed choices)."""
-    text = _without_variables(prompt).lower()
+    """The kind of task a prompt describes, from the words of its instruction
+    (and, failing those, an output format with fixed choices)."""
+    text = _without_variables(instruction_of(prompt)).lower()
     for kind, pattern in _TASK_TYPES:
         if re.search(rf"\b(?:{pattern})\b", text):
             return kind
@@ -597,7 +610,7 @@ def _enum_field_name(options: list[str], taken: set[str]) -> str:
 
 
 def _goal_phrase(prompt: str) -> str:
-    first = _sentences(_humanised(prompt))[0]
+    first = _sentences(_humanised(instruction_of(prompt)))[0]
     first = re.sub(r"^(?:please|kindly)\s+", "", first, flags=re.IGNORECASE)
     first = first.rstrip(".!? ")
     return (first[:1].upper() + first[1:])[:200]
@@ -776,7 +789,7 @@ def _draft_name(prompt: str) -> str:
     """Title-cased, the first three significant words of the instruction (the
     text before any list of choices); variable names fill in when it has fewer
     than two."""
-    text = _without_variables(prompt)
+    text = _without_variables(instruction_of(prompt))
     choices = _enum_matches(text)
     if choices:
         text = text[: choices[0].start()]

@@ -51,7 +51,12 @@
     var userField = field(editor, "user_prompt");
     if (user && userField) setValue(userField, user.textContent);
     finish(suggestion, "Prompt inserted. Save the task to keep it.");
-    if (userField) userField.focus();
+    if (userField) {
+      // From the top, where the Goal is, not the caret's place at the end.
+      userField.setSelectionRange(0, 0);
+      userField.scrollTop = 0;
+      userField.focus();
+    }
   }
 
   /* The output format in the JSON view as an object of fields, or null when it

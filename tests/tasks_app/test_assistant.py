@@ -422,3 +422,15 @@ def test_a_reply_that_never_matches_the_schema_is_an_error(served, fake_llm):
     with pytest.raises(AssistantUnavailable) as error:
         prompt_enhance(user_prompt=SENTIMENT)
     assert "did not match the output format" in error.value.message
+
+
+def test_an_enhanced_prompt_is_read_by_its_goal(db):
+    enhanced = prompt_enhance(user_prompt="Write a short poem about {topic}")
+    suggestion = settings_suggest(user_prompt=enhanced.enhanced_prompt)
+    assert suggestion.name == "Write Short Poem"
+    assert suggestion.task_type == "generation"
+    assert suggestion.description == "Write a short poem about topic. Input: topic."
+    output_format = output_format_generate(user_prompt=enhanced.enhanced_prompt)
+    assert output_format.output_format["result"]["description"] == (
+        "The answer to the task: Write a short poem about topic."
+    )
