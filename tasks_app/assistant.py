@@ -427,6 +427,63 @@ def _draft_system_prompt(prompt: str, task_type: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Draft:
+    goal: str
+    context: str
+    meanings: dict[str, str]
+    steps: list[str]
+
+
+_HEADING = re.compile(
+    r"^(Goal|Context|Input Parameters|Processing Steps):[ \t]*$", re.MULTILINE
+)
+
+
+def _sections_of(prompt: str) -> dict[str, str]:
+    """The sections of a prompt already written as Goal, Context, Input
+    Parameters and Processing Steps (empty when it is not)."""
+    parts = _HEADING.split(prompt.strip())
+    if len(parts) < 3 or parts[0].strip() or parts[1] != "Goal":
+        return {}
+    return {
+        heading: body.strip()
+        for heading, body in zip(parts[1::2], parts[2::2], strict=True)
+    }
+
+
+def _draft_enhancement(prompt: str, task_type: str) -> _Draft:
+    """The offline enhancement (dashboard.md §4): Goal = the first sentence,
+    a context for the task's type, each variable described, four steps. A
+    prompt already in sections keeps what each of them says."""
+    names = detect_variables(prompt)
+    sections = _sections_of(prompt)
+    if sections:
+        meanings = {}
+        for line in sections.get("Input Parameters", "").splitlines():
+            spelled, _, meaning = line.partition(" - ")
+            found = detect_variables(spelled)
+            if len(found) == 1 and meaning.strip():
+                meanings[found[0]] = meaning.strip()
+        steps = _model_steps(sections.get("Processing Steps", "").splitlines())
+        return _Draft(
+            goal=sections["Goal"] or "Carry out the task described below.",
+            context=sections.get("Context") or _draft_context(prompt, task_type, []),
+            meanings={
+                name: meanings.get(name) or _draft_meaning(name) for name in names
+            },
+            steps=steps or _draft_steps(prompt, task_type),
+        )
+    first, *rest = _sentences(prompt)
+    first = re.sub(r"^(?:please|kindly)\s+", "", first, flags=re.IGNORECASE)
+    return _Draft(
+        goal=first[:1].upper() + first[1:],
+        context=_draft_context(prompt, task_type, rest),
+        meanings={name: _draft_meaning(name) for name in names},
+        steps=_draft_steps(prompt, task_type),
+    )
+
+
 def _enhanced_text(
     goal: str,
     context: str,
@@ -479,13 +536,11 @@ def prompt_enhance(*, user_prompt: str) -> EnhancedPrompt:
     names = detect_variables(prompt)
     spellings = _spellings(prompt)
     task_type = task_type_of(prompt)
-    first, *rest = _sentences(prompt)
-    first = re.sub(r"^(?:please|kindly)\s+", "", first, flags=re.IGNORECASE)
-    first = first[:1].upper() + first[1:]
-    draft_context = _draft_context(prompt, task_type, rest)
+    draft = _draft_enhancement(prompt, task_type)
     meanings = _model_meanings(answer.get("input_parameters"), names)
     parameters = [
-        (spellings[name], meanings.get(name) or _draft_meaning(name)) for name in names
+        (spellings[name], meanings.get(name) or draft.meanings.get(name, ""))
+        for name in names
     ]
     # The model's own prose may name variables too, but only the ones the
     # user wrote, and only in the order they wrote them; otherwise its prose
@@ -497,18 +552,17 @@ def prompt_enhance(*, user_prompt: str) -> EnhancedPrompt:
         for step in _model_steps(answer.get("processing_steps"))
     ]
     text = _enhanced_text(
-        goal or first,
-        context or draft_context,
+        goal or draft.goal,
+        context or draft.context,
         parameters,
-        steps or _draft_steps(prompt, task_type),
+        steps or draft.steps,
     )
     if detect_variables(text) != names:
         text = _enhanced_text(
-            _debraced(goal, set()) or first,
-            _debraced(context, set()) or draft_context,
+            _debraced(goal, set()) or draft.goal,
+            _debraced(context, set()) or draft.context,
             parameters,
-            [_debraced(step, set()) for step in steps]
-            or _draft_steps(prompt, task_type),
+            [_debraced(step, set()) for step in steps] or draft.steps,
         )
     if detect_variables(text) != names:
         # The draft alone keeps the variables by construction; this guards it.

@@ -132,5 +132,6 @@ def test_an_editor_writes_a_task_with_the_assistant(
     assert revision.input_params == ["customer_review"]
     assert revision.system_prompt.startswith("You are an expert")
     assert revision.llm_config["temperature"] == 0.2
+    assert revision.output_format is not None
     assert "result" in revision.output_format
     context.close()

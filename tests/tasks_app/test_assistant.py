@@ -434,3 +434,18 @@ def test_an_enhanced_prompt_is_read_by_its_goal(db):
     assert output_format.output_format["result"]["description"] == (
         "The answer to the task: Write a short poem about topic."
     )
+
+
+def test_enhancing_an_enhanced_prompt_keeps_its_sections(db):
+    once = prompt_enhance(user_prompt=SENTIMENT).enhanced_prompt
+    edited = once.replace(
+        "the customer review to work on, given at run time", "one review, verbatim"
+    )
+    twice = prompt_enhance(user_prompt=edited).enhanced_prompt
+    assert twice == edited
+    assert _sections(twice) == [
+        "Goal",
+        "Context",
+        "Input Parameters",
+        "Processing Steps",
+    ]
