@@ -87,6 +87,12 @@ def test_an_editor_writes_a_task_with_the_assistant(
     # The first model call loads litellm into the server: allow for it.
     suggestion.get_by_text("Processing Steps:").wait_for(timeout=90_000)
     _shot(page, "01-enhance-suggestion")
+    page.emulate_media(color_scheme="dark")
+    _shot(page, "01-enhance-suggestion-dark")
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shot(page, "01-enhance-suggestion-narrow")
+    page.set_viewport_size({"width": 1280, "height": 900})
     suggestion.get_by_role("button", name="Insert prompt").click()
     page.locator("#assistant-prompt .assistant-done").wait_for()
     user_prompt = page.locator("#id_user_prompt").input_value()
