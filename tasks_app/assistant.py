@@ -298,9 +298,9 @@ def task_type_of(prompt: str, output_format: dict[str, Any] | None = None) -> st
 
 
 def _topic(prompt: str, task_type: str) -> str:
-    text = prompt.lower()
+    text = instruction_of(prompt).lower()
     for needle, topic in _TOPICS:
-        if needle in text:
+        if re.search(rf"\b{needle}", text):
             return topic
     return {
         "classification": "careful, consistent text classification",
@@ -464,7 +464,7 @@ def _draft_enhancement(prompt: str, task_type: str) -> _Draft:
             spelled, _, meaning = line.partition(" - ")
             found = detect_variables(spelled)
             if len(found) == 1 and meaning.strip():
-                meanings[found[0]] = meaning.strip()
+                meanings[found[0]] = _debraced(meaning.strip(), set())
         steps = _model_steps(sections.get("Processing Steps", "").splitlines())
         return _Draft(
             goal=sections["Goal"] or "Carry out the task described below.",
@@ -517,6 +517,8 @@ def _model_meanings(value: Any, names: list[str]) -> dict[str, str]:
             continue
         name = _single_line(item.get("name")).strip("{} ")
         meaning = _single_line(item.get("meaning"), 300).lstrip("-– ").strip()
+        # A description names no inputs: they would appear out of order.
+        meaning = _debraced(meaning, set())
         if name in names and meaning and name not in meanings:
             meanings[name] = meaning
     return meanings

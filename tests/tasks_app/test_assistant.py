@@ -110,7 +110,7 @@ def test_a_real_models_enhancement_is_used_and_held_to_the_variables(served, fak
             "goal": "Judge the tone of {customer_review} and of {invented}.",
             "context": "Reviews come from an online shop.",
             "input_parameters": [
-                {"name": "{customer_review}", "meaning": "the review, verbatim"},
+                {"name": "{customer_review}", "meaning": "the review, as {source}"},
                 {"name": "invented", "meaning": "not in the prompt"},
             ],
             "processing_steps": ["1. Read the review", "- Weigh the words", "  "],
@@ -121,7 +121,7 @@ def test_a_real_models_enhancement_is_used_and_held_to_the_variables(served, fak
     text = enhanced.enhanced_prompt
     assert "Goal:\nJudge the tone of {customer_review} and of invented." in text
     assert "Context:\nReviews come from an online shop." in text
-    assert "{customer_review} - the review, verbatim" in text
+    assert "{customer_review} - the review, as source" in text
     assert "Processing Steps:\n1. Read the review\n2. Weigh the words" in text
     assert detect_variables(text) == ["customer_review"]
     assert enhanced.system_prompt == "You are a retail analyst."
