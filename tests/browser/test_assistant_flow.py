@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from django.urls import reverse
 
 from rightbrain.orgs.services import organization_create
 from tasks_app.catalogue import catalogue_sync
-from tasks_app.models import Task
+from tasks_app.models import LLMModel, Task
 from tests.helpers import PASSWORD, make_user, need_service
 
 pytestmark = pytest.mark.browser
@@ -61,6 +62,18 @@ def test_an_editor_writes_a_task_with_the_assistant(
     settings.RB_ASSISTANT_MODEL = ""
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"):
         monkeypatch.delenv(key, raising=False)
+    # A local model the instance can reach: the suggestion prefers it to the demo.
+    local = LLMModel.objects.create(
+        provider="Local",
+        vendor="Local",
+        name="local-model",
+        alias="Local Model",
+        litellm_model="openai/local-model",
+        api_base="http://127.0.0.1:9/v1",
+        model_params={"temperature": {"type": "number", "minimum": 0, "maximum": 2}},
+        input_price_per_mtok=Decimal("0.10"),
+        output_price_per_mtok=Decimal("0.40"),
+    )
     owner = make_user("writer@example.test", "Wren Writer")
     project = organization_create(name="Acme", owner=owner).projects.get()
 
@@ -123,6 +136,9 @@ def test_an_editor_writes_a_task_with_the_assistant(
     settings_card.get_by_role("button", name="Use all").wait_for()
     _shot(page, "05-settings-suggestion")
     settings_card.get_by_role("button", name="Use all").click()
+    # Choosing the model redraws its settings, keeping the suggested temperature.
+    page.locator("#model-settings .model-card", has_text="Local Model").wait_for()
+    assert page.locator("#id_llm_model").input_value() == str(local.pk)
     assert page.locator("#id_name").input_value() == "Sentiment Analysis"
     assert page.locator("#id_temperature").input_value() == "20"
     assert page.locator("#id_description").input_value().startswith("Conduct sentiment")
@@ -138,6 +154,7 @@ def test_an_editor_writes_a_task_with_the_assistant(
     assert revision.input_params == ["customer_review"]
     assert revision.system_prompt.startswith("You are an expert")
     assert revision.llm_config["temperature"] == 0.2
+    assert revision.llm_model == local
     assert revision.output_format is not None
     assert "result" in revision.output_format
     context.close()
