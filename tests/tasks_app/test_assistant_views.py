@@ -325,3 +325,31 @@ def test_enhance_prompt_queries_are_fixed(
     # 6 the assistant's model.
     with django_assert_num_queries(6):
         assert client.post(url, editor_form(), headers=HX).status_code == 200
+
+
+def test_suggest_settings_queries_do_not_grow_with_the_catalogue(
+    personas, as_user, editor_form, django_assert_num_queries
+):
+    from tasks_app.models import LLMModel
+
+    client = as_user("editor")
+    url = _url(personas, "suggest-settings")
+    client.post(url, editor_form(), headers=HX)
+    for n in range(5):
+        LLMModel.objects.create(
+            provider="P", vendor="P", name=f"m{n}", alias=f"M{n}", litellm_model="x/y"
+        )
+    # 1 session, 2 user, 3 project with role, 4 the catalogue's models,
+    # 5 the assistant's model.
+    with django_assert_num_queries(5):
+        assert client.post(url, editor_form(), headers=HX).status_code == 200
+
+
+def test_without_script_the_fields_are_shown_as_a_format_to_copy(
+    personas, as_user, editor_form
+):
+    response = as_user("editor").post(_url(personas, "generate-output"), editor_form())
+    assert response.status_code == 200
+    assert "As an output format" in response.text
+    assert "&quot;result&quot;: {" in response.text
+    assert "data-assistant-field" not in response.text
