@@ -380,6 +380,10 @@ RB_LLM_TIMEOUT = float(env("RB_LLM_TIMEOUT", "60"))
 RB_CIRCUIT_FAILURES = env_int("RB_CIRCUIT_FAILURES", 4)
 RB_FALLBACK_COOLDOWN_SECONDS = env_int("RB_FALLBACK_COOLDOWN_SECONDS", 300)
 RB_USD_PER_CREDIT = float(env("RB_USD_PER_CREDIT", "0.001"))
+# The model the task-writing assistant asks: a catalogue model's id or name
+# (spec name ASSISTANT_LLM_MODEL_ID). Unset: the offline demo model.
+RB_ASSISTANT_MODEL = env("RB_ASSISTANT_MODEL", env("ASSISTANT_LLM_MODEL_ID"))
+RB_ASSISTANT_TIMEOUT = float(env("RB_ASSISTANT_TIMEOUT", "45"))
 # Files sent with runs: the largest one accepted, and the longest side images are
 # shrunk to when a revision optimises them. Request bodies may carry a file
 # base64-encoded (a third larger) plus the rest of the JSON.

@@ -231,6 +231,14 @@ def _endpoint_kwargs(model: LLMModel, timeout: float) -> dict[str, Any]:
     return kwargs
 
 
+def has_credentials(model: LLMModel) -> bool:
+    """Whether a call to `model` can be made here: its key is in the
+    environment, or it needs none (a local server, the demo model)."""
+    return bool(
+        not model.api_key_env or model.api_base or os.environ.get(model.api_key_env)
+    )
+
+
 def _call_kwargs(
     model: LLMModel,
     config: dict[str, Any],

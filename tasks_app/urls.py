@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tasks_app import views
+from tasks_app import assistant_views, views
 
 TASK = "projects/<uuid:project_id>/tasks/<uuid:task_id>"
 
@@ -16,4 +16,14 @@ urlpatterns = [
     path(TASK + "/revisions", views.task_revisions, name="task_revisions"),
     path(TASK + "/revisions/diff", views.revision_diff, name="revision_diff"),
     path(TASK + "/traffic", views.task_traffic, name="task_traffic"),
+    path(
+        "projects/<uuid:project_id>/assistant/<slug:helper>",
+        assistant_views.assistant_suggest,
+        name="assistant",
+    ),
+    path(
+        TASK + "/assistant/<slug:helper>",
+        assistant_views.assistant_suggest,
+        name="task_assistant",
+    ),
 ]
