@@ -51,9 +51,8 @@ def curl(
     bearer: Bearer,
     token_request: TokenRequest | None = None,
 ) -> str:
-    """A POSIX shell command; the body is single-quoted so nothing in the
-    inputs is expanded by the shell."""
-    lines = []
+    """A POSIX shell command that runs as pasted."""
+    lines: list[str] = []
     if token_request is not None:
         lines.append(
             f'{bearer.env}=$(curl -s -u "$RB_CLIENT_ID:$RB_CLIENT_SECRET" '
@@ -65,12 +64,16 @@ def curl(
         if bearer.secret
         else f'"Authorization: Bearer ${bearer.env}"'
     )
-    lines.append(
-        f"curl -X POST {shlex.quote(url)} \\\n"
-        f"  -H {authorization} \\\n"
-        "  -H 'Content-Type: application/json' \\\n"
-        f"  -d {shlex.quote(_pretty(body))}"
-    )
+    # The body follows as a quoted here-document: nothing in it is expanded,
+    # and no line of pretty-printed JSON can be the lone end marker.
+    lines += [
+        f"curl -X POST {shlex.quote(url)} \\",
+        f"  -H {authorization} \\",
+        "  -H 'Content-Type: application/json' \\",
+        "  --data-binary @- <<'JSON'",
+        _pretty(body),
+        "JSON",
+    ]
     return "\n".join(lines)
 
 

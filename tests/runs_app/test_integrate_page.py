@@ -9,7 +9,6 @@ import html
 import json
 import re
 import shutil
-import subprocess
 
 import pytest
 from django.urls import reverse
@@ -22,6 +21,7 @@ from runs_app.services import run_execute
 from tasks_app.catalogue import catalogue_sync
 from tasks_app.models import LLMModel, Task, TaskMember
 from tasks_app.services import RevisionSpec, task_create
+from tests.helpers import run_curl
 
 HX = {"HX-Request": "true", "HX-Target": "integrate-body"}
 
@@ -290,7 +290,7 @@ def test_the_page_costs_the_same_with_many_runs_and_keys(
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_the_copied_curl_runs_the_task_on_the_live_server(
-    personas, live_server, task, client
+    personas, live_server, task, client, tmp_path
 ):
     catalogue_sync()  # the live server's flush may have emptied the catalogue
     _run(task, personas.owner, customer_review='Don\'t "quote" me $PATH')
@@ -302,15 +302,8 @@ def test_the_copied_curl_runs_the_task_on_the_live_server(
     )
     curl = _copied(page.text, "curl")
     assert curl.startswith(f"curl -X POST {live_server.url}/api/v1/")
-    done = subprocess.run(
-        ["sh", "-c", curl + " --silent --show-error --write-out '\\n%{http_code}'"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    body, _, status = done.stdout.rpartition("\n")
-    assert status == "200", done.stdout + done.stderr
+    status, body = run_curl(curl, tmp_path)
+    assert status == 200, body
     run = json.loads(body)
     assert run["run_data"]["submitted"]["customer_review"] == 'Don\'t "quote" me $PATH'
     assert TaskRun.objects.filter(pk=run["id"], user=personas.owner).exists()
