@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tasks_app import member_views, views
+from tasks_app import member_views, tag_views, views
 
 TASK = "projects/<uuid:project_id>/tasks/<uuid:task_id>"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path(TASK + "/revisions", views.task_revisions, name="task_revisions"),
     path(TASK + "/revisions/diff", views.revision_diff, name="revision_diff"),
     path(TASK + "/traffic", views.task_traffic, name="task_traffic"),
+    path(TASK + "/tags", tag_views.task_tags, name="task_tags"),
     path(TASK + "/members", member_views.task_members, name="task_members"),
     path(
         TASK + "/members/<str:member>",
