@@ -18,7 +18,7 @@ import pytest
 
 from runs_app.models import TaskRun
 from tasks_app.catalogue import catalogue_sync
-from tasks_app.models import LLMModel
+from tasks_app.models import LLMModel, TaskMember
 from tasks_app.services import RevisionSpec, task_create
 from tests.helpers import PASSWORD, need_service, run_curl
 
@@ -88,7 +88,8 @@ def test_the_copied_curl_of_a_new_key_runs_the_task(
     review = "Loud, but it's the best kettle I've owned"
     page.fill("#input-customer_review", review)
     page.get_by_role("button", name="Run task").click()
-    page.locator("#run-result .badge-success").wait_for()
+    # The first run loads the model gateway in the server: slow on a busy machine.
+    page.locator("#run-result .badge-success").wait_for(timeout=60_000)
     _shot(page, "01-run")
 
     # Integrate: the call is pre-filled from that run, the key read from $RB_API_KEY.
@@ -147,4 +148,60 @@ def test_the_copied_curl_of_a_new_key_runs_the_task(
         )
         _shot(view, f"07-integrate-{scheme}-{width}")
         other.close()
+    context.close()
+
+
+def test_members_and_tags_change_in_place(
+    transactional_db, browser, live_server, personas, llm
+):
+    task = task_create(
+        project=personas.project,
+        user=personas.owner,
+        name="Lead scorer",
+        revision=RevisionSpec(user_prompt="Score {lead}", llm_model_id=llm.plain.pk),
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("input[name=login]", personas.owner.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/projects/"))
+    base = f"{live_server.url}/projects/{task.project_id}/tasks/{task.pk}"
+
+    # Members: add the viewer as an editor of this task, then make them a viewer.
+    page.goto(base + "/members")
+    page.select_option("#id_member", f"user:{personas.viewer.pk}")
+    page.select_option("#id_role", "editor")
+    page.get_by_role("button", name="Add member").click()
+    page.locator("#members-panel .message", has_text="is now editor").wait_for()
+    row = page.locator("tr", has_text="Viewer Person")
+    row.locator("select").select_option("viewer")
+    page.locator("#members-panel .message", has_text="Changed the role").wait_for()
+    assert TaskMember.objects.get(task=task, subject_id=personas.viewer.pk).role == (
+        "viewer"
+    )
+    _shot(page, "08-members")
+
+    # Tags: a bad name is refused inline, a good one made under a parent.
+    page.goto(base + "/revisions")
+    page.fill("#tag-name", "pre-prod")
+    page.get_by_role("button", name="Create and add").click()
+    page.locator("#tag-name-error").wait_for()
+    _shot(page, "09-tag-error")
+    page.fill("#tag-name", "sales")
+    page.get_by_role("button", name="Create and add").click()
+    page.locator(".tag-chip", has_text="sales").wait_for()
+    page.fill("#tag-name", "leads")
+    page.select_option("#tag-parent", label="under sales")
+    page.get_by_role("button", name="Create and add").click()
+    page.locator(".tag-chip", has_text="sales / leads").wait_for()
+    page.get_by_role("button", name="Remove the tag sales", exact=True).click()
+    page.locator(".tag-chip").nth(1).wait_for(state="detached")
+    assert set(task.tags.values_list("name", flat=True)) == {"leads"}
+    _shot(page, "10-tags")
+    assert problems == []
     context.close()
