@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,6 +34,7 @@ from rightbrain.orgs.credentials_views import TOKEN_PATH, client_env
 from rightbrain.orgs.forms import ApiKeyForm
 from rightbrain.orgs.models import ApiKey, OAuthClient
 from rightbrain.orgs.permissions import Perm, role_allows
+from rightbrain.orgs.selectors import ProjectAccess
 from rightbrain.orgs.tokens import decrypt_secret
 from runs_app import selectors, snippets
 from runs_app.models import TaskRun
@@ -55,6 +57,21 @@ class Credential:
     label: str
     api_key: ApiKey | None = None
     client: OAuthClient | None = None
+
+
+def _sdk_env(project: ProjectAccess) -> str:
+    """The SDK's environment block, for when no OAuth client is chosen."""
+    return "\n".join(
+        [
+            f"RB_ORG_ID={project.organization.pk}",
+            f"RB_PROJECT_ID={project.project.pk}",
+            f"RB_OAUTH2_URL={settings.SITE_ROOT}",
+            f"RB_API_URL={settings.SITE_ROOT}/api/v1",
+            "RB_CLIENT_ID=<your client id>",
+            "RB_CLIENT_SECRET=<your client secret>",
+            f"RB_OAUTH2_TOKEN_PATH={TOKEN_PATH}",
+        ]
+    )
 
 
 def _base_url(request: AuthedRequest) -> str:
@@ -201,6 +218,7 @@ def _context(
         "new_secret": new_secret,
         "token_request": token_request,
         "client_env": client_env(project, client) if client else "",
+        "sdk_env": "" if client else _sdk_env(project),
         "run_url": url,
         "run_body": body,
         "from_run": run,

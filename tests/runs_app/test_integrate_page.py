@@ -114,6 +114,8 @@ def test_an_api_key_is_named_and_read_from_the_environment(personas, as_user, ta
     assert key.prefix in page.text
     assert secret not in page.text
     assert '-H "Authorization: Bearer $RB_API_KEY"' in _copied(page.text, "curl")
+    assert f"RB_ORG_ID={personas.organization.pk}" in page.text
+    assert "RB_CLIENT_ID=&lt;your client id&gt;" in page.text
 
 
 def test_an_oauth_client_first_asks_for_a_token(personas, as_user, task):
