@@ -25,6 +25,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from rightbrain.http import AuthedRequest
@@ -137,9 +138,16 @@ def _task_input(params: list[str], run: TaskRun | None) -> dict[str, Any]:
     return {name: submitted.get(name, f"<{name}>") for name in params}
 
 
-def _live_params(access: TaskAccess) -> tuple[list[str], bool, bool]:
-    """(variables of the live revisions in order, whether any revision wants
-    files, whether any accepts images)."""
+@dataclass(frozen=True)
+class LiveInputs:
+    """What runs of the live revisions take."""
+
+    params: list[str]  # their variables, in order
+    files: bool  # a variable reads an uploaded document
+    images: bool  # a model sees images
+
+
+def _live_inputs(access: TaskAccess) -> LiveInputs:
     params: list[str] = []
     files = images = False
     for entry in task_selectors.traffic_of(task=access.task):
@@ -149,7 +157,7 @@ def _live_params(access: TaskAccess) -> tuple[list[str], bool, bool]:
         for processor in revision.input_processors or []:
             definition = processor_named(processor.get("input_processor", ""))
             files = files or bool(definition and definition.accepts_files)
-    return params, files, images
+    return LiveInputs(params, files, images)
 
 
 def _bearer(
@@ -166,6 +174,78 @@ def _bearer(
     return snippets.Bearer(API_KEY_ENV, new_secret), new_secret
 
 
+def _api_context(
+    request: AuthedRequest,
+    access: TaskAccess,
+    live: LiveInputs,
+    chosen: Credential | None,
+    new_secret: str | None,
+) -> dict[str, Any]:
+    """The run call in three languages, with the chosen credential."""
+    project = access.project
+    bearer, secret = _bearer(access, chosen, new_secret)
+    client = chosen.client if chosen else None
+    token_request = None
+    if client is not None and "client_credentials" in client.grant_types:
+        token_request = snippets.TokenRequest(_base_url(request) + TOKEN_PATH)
+    run = _latest_own_run(request, access)
+    url = snippets.run_url(
+        _base_url(request), project.organization.pk, project.project.pk, access.task.pk
+    )
+    body = snippets.run_body(_task_input(live.params, run))
+    code = {
+        "curl": snippets.curl(url, body, bearer, token_request),
+        "python": snippets.python(url, body, bearer, token_request),
+        "javascript": snippets.javascript(url, body, bearer, token_request),
+    }
+    return {
+        "bearer": bearer,
+        "secret": secret,
+        "token_request": token_request,
+        "client_env": client_env(project, client) if client else "",
+        "sdk_env": "" if client else _sdk_env(project),
+        "run_url": url,
+        "run_body": body,
+        "from_run": run,
+        "takes_files": live.files,
+        "snippets": [
+            {"name": name, "code": text, "shown": snippets.mask(text, secret)}
+            for name, text in code.items()
+        ],
+        "docs_url": reverse("api:openapi-view"),
+    }
+
+
+def _mcp_context(
+    request: AuthedRequest,
+    access: TaskAccess,
+    live: LiveInputs,
+    keys: list[Credential],
+    new_key: ApiKey | None,
+    new_secret: str | None,
+) -> dict[str, Any]:
+    """The MCP server, the tool as it is listed, and a client configuration
+    for the chosen key."""
+    raw = request.GET.get("mcp_key") or request.GET.get("credential")
+    mcp_key = _chosen(keys, f"key:{new_key.pk}" if new_key else raw)
+    mcp_secret = (
+        new_secret if new_key and mcp_key and mcp_key.api_key == new_key else None
+    )
+    mcp_url = _base_url(request) + "/mcp"
+    config = snippets.mcp_config(mcp_url, snippets.Bearer(API_KEY_ENV, mcp_secret))
+    return {
+        "mcp_url": mcp_url,
+        "mcp_keys": keys,
+        "mcp_key": mcp_key,
+        "mcp_config": config,
+        "mcp_config_shown": snippets.mask(config, mcp_secret),
+        "mcp_tool_name": snippets.mcp_tool_name(access.task.name),
+        "mcp_schema": json.dumps(
+            snippets.mcp_input_schema(live.params, images=live.images), indent=2
+        ),
+    }
+
+
 def _context(
     request: AuthedRequest,
     access: TaskAccess,
@@ -174,78 +254,33 @@ def _context(
     new_secret: str | None = None,
     key_form: ApiKeyForm | None = None,
 ) -> dict[str, Any]:
-    task, project = access.task, access.project
     choices = _credentials(request, access)
     chosen = _chosen(
         choices, f"key:{new_key.pk}" if new_key else request.GET.get("credential")
     )
-    bearer, secret = _bearer(access, chosen, new_secret)
-    client = chosen.client if chosen else None
-    token_request = None
-    if client is not None and "client_credentials" in client.grant_types:
-        token_request = snippets.TokenRequest(_base_url(request) + TOKEN_PATH)
-    params, files, images = _live_params(access)
-    run = _latest_own_run(request, access)
-    url = snippets.run_url(
-        _base_url(request), project.organization.pk, project.project.pk, task.pk
-    )
-    body = snippets.run_body(_task_input(params, run))
-    code = {
-        "curl": snippets.curl(url, body, bearer, token_request),
-        "python": snippets.python(url, body, bearer, token_request),
-        "javascript": snippets.javascript(url, body, bearer, token_request),
-    }
     keys = [choice for choice in choices if choice.api_key is not None]
-    mcp_key = _chosen(
-        keys, request.GET.get("mcp_key") or (chosen.value if chosen else None)
-    )
-    mcp_secret = None
-    if new_key is not None and mcp_key is not None and mcp_key.api_key == new_key:
-        mcp_secret = new_secret
-    mcp_url = _base_url(request) + "/mcp"
-    mcp_config = snippets.mcp_config(mcp_url, snippets.Bearer(API_KEY_ENV, mcp_secret))
-    may_make_keys = role_allows(project.role, Perm.PROJECT_MANAGE_CREDENTIALS)
+    may_make_keys = role_allows(access.project.role, Perm.PROJECT_MANAGE_CREDENTIALS)
+    live = _live_inputs(access)
     return {
-        "access": project,
+        "access": access.project,
         "nav": "tasks",
         "task_access": access,
-        "task": task,
+        "task": access.task,
         "credentials": choices,
         "chosen": chosen,
-        "bearer": bearer,
-        "secret": secret,
         "new_key": new_key,
         "new_secret": new_secret,
-        "token_request": token_request,
-        "client_env": client_env(project, client) if client else "",
-        "sdk_env": "" if client else _sdk_env(project),
-        "run_url": url,
-        "run_body": body,
-        "from_run": run,
-        "takes_files": files,
-        "snippets": [
-            {"name": name, "code": text, "shown": snippets.mask(text, secret)}
-            for name, text in code.items()
-        ],
         "can_edit": access.allows(Perm.TASK_EDIT),
         "may_make_keys": may_make_keys,
         "key_form": key_form or (ApiKeyForm() if may_make_keys else None),
-        "mcp_url": mcp_url,
-        "mcp_keys": keys,
-        "mcp_key": mcp_key,
-        "mcp_config": mcp_config,
-        "mcp_config_shown": snippets.mask(mcp_config, mcp_secret),
-        "mcp_tool_name": snippets.mcp_tool_name(task.name),
-        "mcp_schema": json.dumps(
-            snippets.mcp_input_schema(params, images=images), indent=2
-        ),
-        "docs_url": "/api/docs",
+        **_api_context(request, access, live, chosen, new_secret),
+        **_mcp_context(request, access, live, keys, new_key, new_secret),
     }
 
 
 def _render(request: AuthedRequest, access: TaskAccess, **extra) -> HttpResponse:
     template = INTEGRATE
-    if request.htmx and request.htmx.target in {"integrate-body", "integrate-api"}:
+    if request.htmx and request.htmx.target == "integrate-body":
         template += "#integrate_body"
     return render(request, template, _context(request, access, **extra))
 
