@@ -9,6 +9,8 @@ import html
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 from django.urls import reverse
@@ -16,6 +18,7 @@ from django.urls import reverse
 from rightbrain.orgs.models import ApiKey
 from rightbrain.orgs.services import api_key_create, oauth_client_create
 from rightbrain.orgs.tokens import decrypt_secret
+from runs_app import snippets
 from runs_app.models import TaskRun
 from runs_app.services import run_execute
 from tasks_app.catalogue import catalogue_sync
@@ -309,3 +312,44 @@ def test_the_copied_curl_runs_the_task_on_the_live_server(
     run = json.loads(body)
     assert run["run_data"]["submitted"]["customer_review"] == 'Don\'t "quote" me $PATH'
     assert TaskRun.objects.filter(pk=run["id"], user=personas.owner).exists()
+
+
+@pytest.mark.parametrize(
+    ("snippet", "command"),
+    [
+        ("python", [sys.executable, "-c"]),
+        ("javascript", ["node", "--input-type=module", "-e"]),
+    ],
+)
+def test_the_python_and_javascript_examples_run_the_task_too(
+    personas, live_server, task, client, snippet, command
+):
+    if shutil.which(command[0]) is None:
+        pytest.skip(f"{command[0]} is not installed")
+    catalogue_sync()
+    _run(task, personas.owner, customer_review="true, false and null stay words")
+    client.force_login(personas.owner)
+    page = client.post(
+        _url(task, "task_integrate_key"),
+        {"name": snippet},
+        HTTP_HOST=live_server.url.removeprefix("http://"),
+    )
+    code = _copied(page.text, snippet)
+    done = subprocess.run(
+        [*command, code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "sentiment" in done.stdout
+    run = TaskRun.objects.filter(task=task).order_by("-created").first()
+    assert run.run_data["submitted"] == {
+        "customer_review": "true, false and null stay words",
+        "product": "Kettle",
+    }
+
+
+def test_json_literals_become_python_ones_outside_strings():
+    body = {"task_input": {"flag": True, "none": None, "text": 'say "true"'}}
+    code = snippets.python("http://x/run", body, snippets.Bearer("RB_API_KEY"))
+    assert '"flag": True' in code and '"none": None' in code
+    assert '"text": "say \\"true\\""' in code
+    compile(code, "<snippet>", "exec")
