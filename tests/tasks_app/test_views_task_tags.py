@@ -201,3 +201,15 @@ def test_the_card_costs_the_same_with_many_tags(
     with django_assert_num_queries(7):
         card = client.get(_url(task), headers=HX)
     assert card.text.count('class="chip tag-chip"') == 10
+
+
+def test_a_traffic_form_answered_without_js_has_no_half_drawn_tag_card(
+    personas, as_user, task, tags
+):
+    revision = task.revisions.get()
+    page = as_user("editor").post(
+        reverse("task_traffic", args=[task.project_id, task.pk]),
+        {"revision": [str(revision.pk)], f"weight_{revision.pk}": "40"},
+    )
+    assert page.status_code == 200 and "<html" in page.text
+    assert 'id="task-tags"' not in page.text
