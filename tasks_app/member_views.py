@@ -21,7 +21,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from rightbrain.http import AuthedRequest
 from rightbrain.orgs.permissions import Perm, Role, TaskRole
@@ -153,11 +155,17 @@ def _page(
 
 
 def _done(request: AuthedRequest, access: TaskAccess, message: str) -> HttpResponse:
+    """After a change: the members again, as the caller may now see them; the
+    project's tasks if their own change took that right away."""
     messages.success(request, message)
+    project_id, task_id = access.project.project.pk, access.task.pk
+    try:
+        access = task_for_user(request, project_id, task_id, Perm.TASK_VIEW_MEMBERS)
+    except (PermissionDenied, Http404):
+        home = reverse("project_home", args=[project_id])
+        return HttpResponseClientRedirect(home) if request.htmx else redirect(home)
     if not request.htmx:
-        return redirect(
-            "task_members", project_id=access.project.project.pk, task_id=access.task.pk
-        )
+        return redirect("task_members", project_id=project_id, task_id=task_id)
     response = _page(request, access, panel_only=True)
     response["HX-Trigger"] = "task-members-changed"
     return response

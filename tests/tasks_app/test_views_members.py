@@ -229,3 +229,15 @@ def test_the_screen_costs_the_same_with_many_members(
     with django_assert_num_queries(15):
         page = client.get(_url(task))
     assert page.text.count("<code>user:") == 6
+
+
+def test_giving_up_ones_own_access_leads_back_to_the_task_list(personas, as_user, task):
+    # An organisation viewer who owns this task only through a direct grant.
+    member = f"user:{personas.viewer.pk}"
+    _grant(task, personas.viewer, "owner")
+    client = as_user("viewer")
+    response = client.post(_member_url(task, member), {"role": "viewer"}, headers=HX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("project_home", args=[task.project_id])
+    assert _roles(task)[member] == "viewer"
+    assert client.get(_url(task)).status_code == 403
