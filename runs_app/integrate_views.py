@@ -145,19 +145,21 @@ class LiveInputs:
     params: list[str]  # their variables, in order
     files: bool  # a variable reads an uploaded document
     images: bool  # a model sees images
+    images_required: bool  # a revision refuses runs without one
 
 
 def _live_inputs(access: TaskAccess) -> LiveInputs:
     params: list[str] = []
-    files = images = False
+    files = images = images_required = False
     for entry in task_selectors.traffic_of(task=access.task):
         revision = entry.task_revision
+        images_required = images_required or revision.image_required
         params += [name for name in revision.input_params if name not in params]
         images = images or revision.llm_model.supports_vision
         for processor in revision.input_processors or []:
             definition = processor_named(processor.get("input_processor", ""))
             files = files or bool(definition and definition.accepts_files)
-    return LiveInputs(params, files, images)
+    return LiveInputs(params, files, images, images_required)
 
 
 def _bearer(
@@ -208,6 +210,7 @@ def _api_context(
         "run_body": body,
         "from_run": run,
         "takes_files": live.files,
+        "needs_image": live.images_required,
         "snippets": [
             {"name": name, "code": text, "shown": snippets.mask(text, secret)}
             for name, text in code.items()

@@ -353,3 +353,26 @@ def test_json_literals_become_python_ones_outside_strings():
     assert '"flag": True' in code and '"none": None' in code
     assert '"text": "say \\"true\\""' in code
     compile(code, "<snippet>", "exec")
+
+
+def test_tasks_that_need_files_or_images_say_how_to_send_them(personas, as_user, llm):
+    reader = task_create(
+        project=personas.project,
+        user=personas.owner,
+        name="Reader",
+        revision=RevisionSpec(
+            user_prompt="Read {doc}",
+            llm_model_id=llm.vision.pk,
+            image_required=True,
+            input_processors=[
+                {"param_name": "doc", "input_processor": "document_content_extractor"}
+            ],
+        ),
+    )
+    page = as_user("owner").get(_url(reader))
+    assert "This task needs an image" in page.text
+    assert "This task reads uploaded documents" in page.text
+    assert json.loads(page.context["mcp_schema"])["properties"]["images"] == {
+        "type": "array",
+        "items": {"type": "string", "contentEncoding": "base64"},
+    }
