@@ -376,3 +376,13 @@ def test_tasks_that_need_files_or_images_say_how_to_send_them(personas, as_user,
         "type": "array",
         "items": {"type": "string", "contentEncoding": "base64"},
     }
+
+
+def test_the_new_task_pages_load_nothing_from_elsewhere_and_have_no_inline_scripts(
+    personas, as_user, task
+):
+    from tests.test_pages_assets import _assert_self_hosted
+
+    client = as_user("owner")
+    for name in ("task_integrate", "task_members", "task_tags"):
+        _assert_self_hosted(client.get(_url(task, name)))
