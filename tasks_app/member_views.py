@@ -33,6 +33,11 @@ from tasks_app.models import TaskMember
 
 MEMBERS = "tasks_app/task_members.html"
 ROLE_LABELS = dict(TaskRole.choices)
+GROUP_LABELS: dict[str, str] = {
+    TaskMember.SubjectType.USER: "People",
+    TaskMember.SubjectType.ORGANIZATION: "The organisation",
+    TaskMember.SubjectType.PROJECT: "Projects",
+}
 
 
 @dataclass
@@ -54,7 +59,7 @@ class MemberRow:
 
 
 class AddMemberForm(forms.Form):
-    member = forms.ChoiceField(label="Person, organisation or project")
+    member = forms.ChoiceField(label="Member")
     role = forms.ChoiceField(label="Role", choices=TaskRole.choices)
 
     def __init__(self, *args, subjects: list[tuple[str, str, str]], roles, **kwargs):
@@ -64,10 +69,9 @@ class AddMemberForm(forms.Form):
         groups: dict[str, list[tuple[str, str]]] = {}
         for value, subject_type, label in subjects:
             groups.setdefault(subject_type, []).append((value, label))
-        member.choices = [("", "Choose…")] + [
-            (dict(TaskMember.SubjectType.choices)[kind].capitalize() + "s", choices)
-            for kind, choices in groups.items()
-        ]
+        choices: list[tuple[str, Any]] = [("", "Choose…")]
+        choices += [(GROUP_LABELS[kind], group) for kind, group in groups.items()]
+        member.choices = choices
         # Every role validates; one the caller may not hand out is refused
         # with 403 after validation, as the API does.
         self.roles_offered = roles
