@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from runs_app import task_views
+from runs_app import integrate_views, task_views
 
 TASK = "projects/<uuid:project_id>/tasks/<uuid:task_id>"
 
@@ -13,5 +13,16 @@ urlpatterns = [
         TASK + "/run/save-revision",
         task_views.task_run_save_revision,
         name="task_run_save_revision",
+    ),
+    path(TASK + "/integrate", integrate_views.task_integrate, name="task_integrate"),
+    path(
+        TASK + "/integrate/api-key",
+        integrate_views.task_integrate_key,
+        name="task_integrate_key",
+    ),
+    path(
+        TASK + "/integrate/mcp",
+        integrate_views.task_integrate_mcp,
+        name="task_integrate_mcp",
     ),
 ]

@@ -314,6 +314,52 @@ def subject_names(*, grants: list[TaskMember]) -> dict[str, tuple[str, int]]:
     return result
 
 
+def member_subjects(*, organization: Organization) -> list[tuple[str, str, str]]:
+    """Everyone and everything that may hold a role on the organisation's
+    tasks, as (member string, subject type, label): its people, the
+    organisation itself and its active projects (two queries)."""
+    people = Membership.objects.filter(organization=organization).select_related("user")
+    subjects: list[tuple[str, str, str]] = [
+        (
+            f"user:{membership.user_id}",
+            TaskMember.SubjectType.USER,
+            f"{membership.user.name} ({membership.user.email})"
+            if membership.user.name
+            else membership.user.email,
+        )
+        for membership in people.order_by("user__email")
+    ]
+    subjects.append(
+        (
+            f"organization:{organization.pk}",
+            TaskMember.SubjectType.ORGANIZATION,
+            f"Everyone in {organization.name}",
+        )
+    )
+    projects = Project.objects.filter(
+        organization=organization, archived_at__isnull=True
+    ).order_by("name")
+    subjects += [
+        (
+            f"project:{project.pk}",
+            TaskMember.SubjectType.PROJECT,
+            f"Everyone with access to {project.name}",
+        )
+        for project in projects
+    ]
+    return subjects
+
+
+def organization_role_counts(*, organization_id: UUID) -> dict[str, int]:
+    """How many people hold each organisation role (one query)."""
+    return dict(
+        Membership.objects.filter(organization_id=organization_id)
+        .values("role")
+        .annotate(n=Count("id"))
+        .values_list("role", "n")
+    )
+
+
 # Task forwarders ----------------------------------------------------------------
 
 

@@ -707,6 +707,20 @@ def tag_create(
     )
 
 
+@transaction.atomic
+def task_tag_create(*, task: Task, name: str, parent_id: UUID | None = None) -> Tag:
+    """A new task tag of the task's project, put on the task at once."""
+    tag = tag_create(
+        project=task.project,
+        name=name,
+        entity_type=Tag.EntityType.TASK,
+        parent_id=parent_id,
+    )
+    task.tags.add(tag)
+    Task.objects.filter(pk=task.pk).update(modified=timezone.now())
+    return tag
+
+
 def tag_rename(*, tag: Tag, name: str) -> Tag:
     _validate_tag_name(name)
     _ensure_unique_sibling(

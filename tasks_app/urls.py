@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tasks_app import assistant_views, views
+from tasks_app import assistant_views, member_views, tag_views, views
 
 TASK = "projects/<uuid:project_id>/tasks/<uuid:task_id>"
 
@@ -25,5 +25,12 @@ urlpatterns = [
         TASK + "/assistant/<slug:helper>",
         assistant_views.assistant_suggest,
         name="task_assistant",
+    ),
+    path(TASK + "/tags", tag_views.task_tags, name="task_tags"),
+    path(TASK + "/members", member_views.task_members, name="task_members"),
+    path(
+        TASK + "/members/<str:member>",
+        member_views.task_member_update,
+        name="task_member_update",
     ),
 ]

@@ -28,7 +28,7 @@ from rightbrain.http import AuthedRequest
 from rightbrain.orgs.access import project_for_user
 from rightbrain.orgs.permissions import Perm, role_allows
 from rightbrain.orgs.selectors import ProjectAccess, page_after
-from tasks_app import gallery, schema_editor, selectors, services
+from tasks_app import gallery, schema_editor, selectors, services, tag_views
 from tasks_app.access import TaskAccess, task_for_user
 from tasks_app.forms import (
     INPUT_FORMATS,
@@ -589,7 +589,9 @@ def task_revisions(
     template = REVISIONS
     if request.htmx and request.htmx.target == "revision-list":
         template += "#revision_list"
-    return render(request, template, _revisions_context(request, access))
+        return render(request, template, _revisions_context(request, access))
+    context = _revisions_context(request, access) | tag_views.tags_context(access)
+    return render(request, template, context)
 
 
 def _decimal(value: str) -> Decimal | None:

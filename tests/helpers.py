@@ -60,3 +60,25 @@ class ApiClient:
 
     def delete(self, path: str):
         return self.client.delete(self.url(path))
+
+
+def run_curl(command: str, tmp_path) -> tuple[int, str]:
+    """Run a shell command that calls curl, as pasted, and return the HTTP
+    status and body of its (last) response. curl's options for that come from
+    a .curlrc, so the command itself is not changed."""
+    import subprocess
+
+    (tmp_path / ".curlrc").write_text(
+        'silent\nshow-error\nwrite-out = "\\n%{http_code}"\n'
+    )
+    done = subprocess.run(
+        ["sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "CURL_HOME": str(tmp_path)},
+    )
+    body, _, status = done.stdout.rpartition("\n")
+    assert status.isdigit(), done.stdout + done.stderr
+    return int(status), body

@@ -190,8 +190,9 @@ def test_the_revisions_page_costs_the_same_with_many_revisions(
             revision_fields={"user_prompt": f"v{n} {{x}}"},
         )
     # 1 session, 2 user, 3 project with role, 4 task, 5 revisions page with
-    # models and authors, 6 their tags, 7 traffic with revisions, 8-9 switcher.
-    with django_assert_num_queries(9):
+    # models and authors, 6 their tags, 7 traffic with revisions, 8 the
+    # project's task tags, 9 the task's tags, 10-11 switcher.
+    with django_assert_num_queries(11):
         page = client.get(url)
     assert page.text.count('<tr id="revision-') == 25
 
