@@ -146,7 +146,9 @@ class Row:
         return any(cell.differs for cell in self.cells)
 
 
-_MISSING = object()
+_MISSING = object()  # the field is not in this output
+_AGREED = object()  # every column has the same value
+_NONE = object()  # the columns disagree with no value most share
 
 
 def _leaves(
@@ -165,8 +167,9 @@ def comparison_rows(outputs: Sequence[Any | None]) -> list[Row]:
     """One row per output field (nested fields by path), a cell per column.
 
     `outputs` holds each column's output, None for a column whose run failed.
-    A cell differs when its value is not the one most columns agree on (on a
-    tie, the leftmost column's); failed columns take no part.
+    When the columns disagree, a cell differs when its value is not the one
+    more columns share than any other; with no such value (two columns that
+    disagree, a tie) every cell of the row differs. Failed columns take no part.
     """
     leaves = [
         dict(_leaves(output)) if output is not None else None for output in outputs
@@ -178,8 +181,7 @@ def comparison_rows(outputs: Sequence[Any | None]) -> list[Row]:
     compared = [fields for fields in leaves if fields is not None]
     rows = []
     for path in paths:
-        values = [fields.get(path, _MISSING) for fields in compared]
-        usual = _most_common(values)
+        usual = _usual([fields.get(path, _MISSING) for fields in compared])
         row = Row(
             path=".".join(path),
             labels=[field_label(part) for part in path] or ["Output"],
@@ -192,7 +194,7 @@ def comparison_rows(outputs: Sequence[Any | None]) -> list[Row]:
             row.cells.append(
                 Cell(
                     display=None if value is _MISSING else friendly(value),
-                    differs=len(compared) > 1 and not _same(value, usual),
+                    differs=usual is not _AGREED and not _same(value, usual),
                 )
             )
         rows.append(row)
@@ -212,7 +214,9 @@ def _same(left: Any, right: Any) -> bool:
     return type(left) is type(right) and left == right
 
 
-def _most_common(values: list[Any]) -> Any:
+def _usual(values: list[Any]) -> Any:
+    """`_AGREED` when every value is the same; else the value more columns
+    share than any other, or `_NONE` when no value stands out."""
     counts: list[tuple[Any, int]] = []
     for value in values:
         for index, (seen, count) in enumerate(counts):
@@ -221,4 +225,9 @@ def _most_common(values: list[Any]) -> Any:
                 break
         else:
             counts.append((value, 1))
-    return max(counts, key=lambda entry: entry[1])[0] if counts else _MISSING
+    if len(counts) <= 1:
+        return _AGREED
+    ranked = sorted((count for _value, count in counts), reverse=True)
+    if ranked[0] == 1 or ranked[0] == ranked[1]:
+        return _NONE
+    return max(counts, key=lambda entry: entry[1])[0]
