@@ -4,17 +4,19 @@ address keeps the comparison so a teammate can open it."""
 
 from __future__ import annotations
 
+import re
 import time
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils.html import escape
 
 from runs_app.models import HourlyUsage, TaskRun
 from tasks_app.catalogue import catalogue_sync
-from tasks_app.models import LLMModel, Task, TaskRevision
+from tasks_app.models import LLMModel, Tag, Task, TaskRevision
 from tasks_app.services import (
     RevisionSpec,
     active_revisions_set,
@@ -112,6 +114,15 @@ def test_the_page_offers_every_revision_test_ones_included_with_the_live_ones_ch
     assert "The review text" in text
     assert "Run comparison" in text
     assert not TaskRun.objects.exists()
+
+
+def test_the_page_runs_no_inline_script_and_its_assets_exist(personas, as_user, task):
+    text = as_user("viewer").get(_url(personas, task)).text
+    assert not re.findall(r"<script(?![^>]*\bsrc=)", text)
+    assert not re.findall(r"\s(?:on[a-z]+|hx-on[:-][^=]*)=", text)
+    for asset in ("css/compare.css", "js/task_compare.js"):
+        assert f"/static/{asset}" in text
+        assert finders.find(asset)
 
 
 def test_the_workspace_alone_answers_htmx(personas, as_user, task):
@@ -424,7 +435,14 @@ def test_a_shared_comparison_costs_the_same_however_many_columns(
     first, second, third = _revisions(task)
     two_url = _compare(client, personas, task, [first, second])["Location"]
     fourth = _revise(task, personas.owner, user_prompt="Four {customer_review}")
-    fourth.tags.set([])  # revision tags are read in one query, however many
+    for name in ("candidate", "brief"):
+        fourth.tags.add(
+            Tag.objects.create(
+                project=personas.project,
+                name=name,
+                entity_type=Tag.EntityType.TASK_REVISION,
+            )
+        )
     four_url = _compare(client, personas, task, [first, second, third, fourth])[
         "Location"
     ]
@@ -435,6 +453,7 @@ def test_a_shared_comparison_costs_the_same_however_many_columns(
         with django_assert_num_queries(10):
             page = client.get(url)
         assert 'id="compare-results"' in page.text
+    assert '<span class="chip">candidate</span>' in page.text
 
 
 # Against the provider: concurrency and a failing column ------------------------------
