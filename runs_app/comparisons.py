@@ -109,7 +109,7 @@ def compared_runs(
             task=task,
             sees_all=selectors.sees_all_runs(task, role),
             user_id=user_id,
-        ).filter(pk__in=list(run_ids)[:MAX_REVISIONS])
+        ).filter(pk__in=run_ids)
     }
     return [found[run_id] for run_id in dict.fromkeys(run_ids) if run_id in found]
 

@@ -521,3 +521,25 @@ def test_a_failing_revision_shows_its_error_beside_the_others(
     # One answer has nothing to differ from.
     assert "compare-cell-differs" not in text
     assert sum(HourlyUsage.objects.values_list("errors", flat=True)) == 1
+
+
+def test_a_column_answered_by_the_fallback_says_so(
+    personas, as_user, served_task, served, fake_llm
+):
+    _primary, backup = served
+    on_demo = _revisions(served_task)[-1]
+    with_fallback = _revise(
+        served_task, personas.owner, fallback_llm_model_id=backup.pk
+    )
+    for _ in range(4):
+        fake_llm.fail(500, "overloaded")
+    fake_llm.answer({"sentiment": "negative"})
+    response = _compare(
+        as_user("editor"), personas, served_task, [on_demo, with_fallback], headers=HX
+    )
+    run = TaskRun.objects.get(task_revision=with_fallback)
+    assert run.used_fallback_model and not run.is_error
+    assert [r["model"] for r in fake_llm.requests] == ["primary"] * 4 + ["backup"]
+    text = response.text
+    assert 'Backup <span class="badge badge-warning">Fallback</span>' in text
+    assert "Primary failed:" in text
