@@ -223,12 +223,32 @@ class Column:
     run: TaskRun
     choice: RevisionChoice | None
     error: str
+    fastest: bool = False
+    cheapest: bool = False
 
     @property
     def seconds(self) -> float | None:
         if self.run.llm_call_timing is None:
             return None
         return self.run.llm_call_timing + (self.run.input_processor_timing or 0)
+
+
+def _mark_best(columns: list[Column]) -> None:
+    """The quickest and the cheapest answer, when one stands out."""
+    answered = [column for column in columns if not column.error]
+    timed = [(c.seconds, c) for c in answered if c.seconds is not None]
+    priced = [
+        (c.run.charged_credits, c)
+        for c in answered
+        if c.run.charged_credits is not None
+    ]
+    for figures, flag in ((timed, "fastest"), (priced, "cheapest")):
+        if len(figures) < 2 or len(figures) < len(answered):
+            continue
+        lowest = min(figure for figure, _column in figures)
+        best = [column for figure, column in figures if figure == lowest]
+        if len(best) == 1:
+            setattr(best[0], flag, True)
 
 
 def _comparison(
@@ -244,6 +264,7 @@ def _comparison(
         )
         for run in runs
     ]
+    _mark_best(columns)
     rows = comparison_rows([None if run.is_error else run.response for run in runs])
     if task_modality in FILE_MODALITIES:
         # File outputs are named by storage; their names always differ.

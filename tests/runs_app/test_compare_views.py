@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -543,3 +544,30 @@ def test_a_column_answered_by_the_fallback_says_so(
     text = response.text
     assert 'Backup <span class="badge badge-warning">Fallback</span>' in text
     assert "Primary failed:" in text
+
+
+def test_the_quickest_and_the_cheapest_answers_are_named(
+    personas, as_user, served_task, fake_llm
+):
+    first, second, _on_demo = _revisions(served_task)
+    # Whichever revision asks first gets the wordy (dear) answer.
+    fake_llm.answer(
+        {"sentiment": "positive"}, prompt_tokens=10_000, completion_tokens=10_000
+    )
+    fake_llm.answer({"sentiment": "positive"})
+    response = _compare(
+        as_user("editor"), personas, served_task, [first, second], headers=HX
+    )
+    runs = list(TaskRun.objects.all())
+    cheap, dear = sorted(runs, key=lambda run: run.charged_credits)
+    assert cheap.charged_credits < dear.charged_credits
+    quickest = min(
+        runs, key=lambda run: run.llm_call_timing + run.input_processor_timing
+    )
+    seconds = quickest.llm_call_timing + quickest.input_processor_timing
+    text = response.text
+    assert text.count("Fastest</span>") == 1 and text.count("Cheapest</span>") == 1
+    assert f'{floatformat(seconds, 2)} s <span class="badge badge-info">Fastest' in text
+    assert f'{cheap.charged_credits} <span class="badge badge-info">Cheapest' in text
+    # Every field agrees: nothing is marked.
+    assert "compare-differs" not in text and "Every field is the same" in text
