@@ -152,10 +152,16 @@ def test_a_new_user_creates_runs_edits_and_splits_a_task(browser, live_server):
     page.get_by_role("link", name="Compare", exact=True).click()
     page.wait_for_url(re.compile(r"/compare$"))
     assert page.locator("[data-compare-revision]:checked").count() == 2
+    run_button = page.get_by_role("button", name="Run comparison")
+    assert run_button.is_disabled()  # the input is still empty
+    page.locator("[data-compare-revision]").first.uncheck()
+    page.locator("[data-compare-count]", has_text="1 chosen").wait_for()
+    page.locator("[data-compare-revision]").first.check()
     page.fill(
         "#input-customer_review", "Burnt my bagel twice, but the design is lovely."
     )
-    page.get_by_role("button", name="Run comparison").click()
+    assert run_button.is_enabled()
+    run_button.click()
     page.locator("#compare-results").wait_for()
     page.wait_for_url(re.compile(r"/compare\?revisions=.+&runs="))
     assert page.locator(".compare-head").count() == 2
