@@ -236,7 +236,8 @@ class Column:
 def _mark_best(columns: list[Column]) -> None:
     """The quickest and the cheapest answer, when one stands out."""
     answered = [column for column in columns if not column.error]
-    timed = [(c.seconds, c) for c in answered if c.seconds is not None]
+    # As shown: to the hundredth of a second.
+    timed = [(round(c.seconds, 2), c) for c in answered if c.seconds is not None]
     priced = [
         (c.run.charged_credits, c)
         for c in answered

@@ -554,7 +554,7 @@ def test_the_quickest_and_the_cheapest_answers_are_named(
     fake_llm.answer(
         {"sentiment": "positive"}, prompt_tokens=10_000, completion_tokens=10_000
     )
-    fake_llm.answer({"sentiment": "positive"})
+    fake_llm.slow(0.5, {"sentiment": "positive"})
     response = _compare(
         as_user("editor"), personas, served_task, [first, second], headers=HX
     )
@@ -565,6 +565,11 @@ def test_the_quickest_and_the_cheapest_answers_are_named(
         runs, key=lambda run: run.llm_call_timing + run.input_processor_timing
     )
     seconds = quickest.llm_call_timing + quickest.input_processor_timing
+    others = [run for run in runs if run != quickest]
+    assert all(
+        round(run.llm_call_timing + run.input_processor_timing, 2) > round(seconds, 2)
+        for run in others
+    )
     text = response.text
     assert text.count("Fastest</span>") == 1 and text.count("Cheapest</span>") == 1
     assert f'{floatformat(seconds, 2)} s <span class="badge badge-info">Fastest' in text
