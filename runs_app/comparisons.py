@@ -57,13 +57,14 @@ def comparison_run(
     Each revision gets the values of its own input parameters and the uploads
     `uploads_for` picks for it. Every request is checked and prepared before
     any model is called, so bad input raises (`RevisionRefused`, naming the
-    revision) with nothing written. The model
-    calls then run concurrently; each finished call is recorded on its own, as
-    any run is: a call that was made (and paid for) is never rolled back
-    because another column failed to record.
+    revision) with nothing written. The model calls then run concurrently;
+    each finished call is recorded on its own, as any run is: a call that was
+    made (and paid for) is never rolled back because another column failed to
+    record.
 
-    Called from synchronous code (a view, a worker): the calls are awaited on
-    an event loop of their own.
+    For synchronous callers (a view, a worker): the calls are awaited through
+    `async_to_sync`, on the server's event loop under ASGI and on a loop of
+    their own under WSGI, so the thread waits once for the slowest model.
     """
     context_id = f"compare-{uuid7()}"
     prepared = []
