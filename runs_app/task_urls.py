@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from runs_app import integrate_views, task_views
+from runs_app import compare_views, integrate_views, task_views
 
 TASK = "projects/<uuid:project_id>/tasks/<uuid:task_id>"
 
@@ -25,4 +25,5 @@ urlpatterns = [
         integrate_views.task_integrate_mcp,
         name="task_integrate_mcp",
     ),
+    path(TASK + "/compare", compare_views.task_compare, name="task_compare"),
 ]

@@ -1,6 +1,7 @@
 """The dashboard as a new user meets it, in a real browser (Debian's chromium
 driven by Playwright against the live server): sign up, create a task through
-the three tabs, run it, edit it into a new revision and split traffic.
+the three tabs, run it, edit it into a new revision, split traffic and compare
+the two revisions side by side.
 
 Screenshots of each step go to tests/artifacts/ (light, dark and 390 px wide).
 """
@@ -146,6 +147,33 @@ def test_a_new_user_creates_runs_edits_and_splits_a_task(browser, live_server):
     assert [float(w) for w in weights] == [0.5, 0.5]
     _shot(page, "07-revisions")
 
+    # Compare the two live revisions on one input, side by side: the demo
+    # model's sentiment and score differ between the two prompts here.
+    page.get_by_role("link", name="Compare", exact=True).click()
+    page.wait_for_url(re.compile(r"/compare$"))
+    assert page.locator("[data-compare-revision]:checked").count() == 2
+    run_button = page.get_by_role("button", name="Run comparison")
+    assert run_button.is_disabled()  # the input is still empty
+    page.locator("[data-compare-revision]").first.uncheck()
+    page.locator("[data-compare-count]", has_text="1 chosen").wait_for()
+    page.locator("[data-compare-revision]").first.check()
+    page.fill(
+        "#input-customer_review", "Burnt my bagel twice, but the design is lovely."
+    )
+    assert run_button.is_enabled()
+    run_button.click()
+    page.locator("#compare-results").wait_for()
+    page.wait_for_url(re.compile(r"/compare\?revisions=.+&runs="))
+    assert page.locator(".compare-head").count() == 2
+    assert page.locator("tr.compare-differs").count() == 2
+    assert page.locator("td.compare-cell-differs").count() == 4
+    assert TaskRun.objects.filter(task=task).count() == 3
+    compare_path = page.url.removeprefix(live_server.url)
+    _shot(page, "07b-compare")
+    page.locator("#compare-only-differences").check()
+    assert not page.locator("tr.compare-same").first.is_visible()
+    assert page.locator("tr.compare-differs").first.is_visible()
+
     # The same pages in the dark and on a phone.
     for scheme, width in (("dark", 1280), ("light", 390), ("dark", 390)):
         other = browser.new_context(
@@ -162,6 +190,7 @@ def test_a_new_user_creates_runs_edits_and_splits_a_task(browser, live_server):
             ),
             ("run", f"/projects/{task.project_id}/tasks/{task.pk}/run"),
             ("revisions", f"/projects/{task.project_id}/tasks/{task.pk}/revisions"),
+            ("compare", compare_path),
         ):
             view.goto(live_server.url + path)
             _shot(view, f"08-{name}-{scheme}-{width}")
