@@ -97,7 +97,9 @@ def _inputs(
     """Each input any revision takes, newest revision's wording first."""
     inputs: dict[str, CompareInput] = {}
     for choice in choices:
-        for input_field in _input_fields(choice.revision, values):
+        for input_field in _input_fields(
+            choice.revision.input_params, choice.revision, values
+        ):
             entry = inputs.setdefault(input_field.name, CompareInput(input_field))
             entry.used_by.append(choice)
     return list(inputs.values())

@@ -1,13 +1,15 @@
 """The dashboard as a new user meets it, in a real browser (Debian's chromium
 driven by Playwright against the live server): sign up, create a task through
-the three tabs, run it, edit it into a new revision, split traffic and compare
-the two revisions side by side.
+the three tabs, run it, edit it into a new revision, split traffic, compare
+the two revisions side by side, and run the task with the curl the Integrate
+tab shows.
 
 Screenshots of each step go to tests/artifacts/ (light, dark and 390 px wide).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 from runs_app.models import TaskRun
 from tasks_app.catalogue import catalogue_sync
 from tasks_app.models import ActiveRevision, Task
-from tests.helpers import PASSWORD, need_service
+from tests.helpers import PASSWORD, need_service, run_curl
 
 pytestmark = pytest.mark.browser
 
@@ -55,11 +57,15 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_a_new_user_creates_runs_edits_and_splits_a_task(browser, live_server):
+def test_a_new_user_creates_runs_edits_and_splits_a_task(
+    browser, live_server, tmp_path
+):
     catalogue_sync()  # the demo model answers offline
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    # Generous: a busy machine (CI running other suites) can be slow.
+    page.set_default_timeout(30_000)
 
     # Sign up: the empty project offers to create a task or start from a template.
     page.goto(live_server.url + "/accounts/signup/")
@@ -173,6 +179,23 @@ def test_a_new_user_creates_runs_edits_and_splits_a_task(browser, live_server):
     page.locator("#compare-only-differences").check()
     assert not page.locator("tr.compare-same").first.is_visible()
     assert page.locator("tr.compare-differs").first.is_visible()
+
+    # Integrate: make a key, copy the curl as shown and run it from here.
+    page.get_by_role("link", name="Integrate", exact=True).click()
+    page.wait_for_url(re.compile(r"/integrate$"))
+    page.get_by_text("+ Create a new API key").click()
+    page.fill("#key_name", "From the flow")
+    page.get_by_role("button", name="Create key").click()
+    page.locator("#new-key-notice").wait_for()
+    page.locator("#code-curl .reveal-label").click()
+    page.locator("#code-curl [data-copy]").click()
+    curl = page.evaluate("() => navigator.clipboard.readText()")
+    assert curl.startswith("curl") and "rbk_" in curl
+    _shot(page, "07c-integrate")
+    status, body = run_curl(curl, tmp_path)
+    assert status == 200, body
+    assert json.loads(body)["task_id"] == str(task.pk)
+    assert TaskRun.objects.filter(task=task).count() == 4
 
     # The same pages in the dark and on a phone.
     for scheme, width in (("dark", 1280), ("light", 390), ("dark", 390)):
