@@ -167,3 +167,27 @@ def test_the_run_page_costs_the_same_with_many_runs(
         )
         == 20
     )
+
+
+def test_execution_details_name_the_fallback_model_seconds_credits_and_revision(
+    personas, as_user, task
+):
+    # 136: a run answered by the fallback model says so, with the primary's failure.
+    _run(as_user("owner"), personas, task)
+    run = TaskRun.objects.get()
+    backup = LLMModel.objects.exclude(pk=run.llm_model_id).first()
+    TaskRun.objects.filter(pk=run.pk).update(
+        used_fallback_model=True,
+        llm_model=backup,
+        fallback_llm_model=backup,
+        primary_failure_reason="rate_limit: slow down",
+        llm_call_timing=1.25,
+        input_processor_timing=0.5,
+    )
+    page = as_user("owner").get(f"{_url(personas, task)}?run={run.pk}", headers=HX)
+    text = page.text
+    assert f'{backup.alias} <span class="badge badge-warning">Fallback</span>' in text
+    assert "Primary failed: rate_limit: slow down" in text
+    assert "<dt>Duration</dt><dd>1.75 s</dd>" in text
+    assert "<dt>Credits</dt><dd>0.00</dd>" in text
+    assert str(run.task_revision_id) in text
