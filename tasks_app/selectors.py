@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.selectors import page_after
 from rightbrain.orgs.tokens import decrypt_secret
+from rightbrain.queries import one_or_none
 from tasks_app.models import (
     ActiveRevision,
     ForwarderDelivery,
@@ -157,7 +158,7 @@ def task_for_access(
     tasks = Task.objects.filter(
         pk=task_id, project_id=project_id, deleted__isnull=True
     ).select_related("project")
-    return _with_grants(tasks, grant_keys).first()
+    return one_or_none(_with_grants(tasks, grant_keys))
 
 
 def revision_of_task(*, task_id: UUID, revision_id: UUID) -> TaskRevision | None:

@@ -24,6 +24,7 @@ from rightbrain.orgs.models import ApiKey, Membership, OAuthClient, Project, Use
 from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.selectors import ProjectAccess
 from rightbrain.orgs.tokens import hash_token
+from rightbrain.queries import one_or_none
 
 # OAuth tokens carry a prefix (rightbrain/orgs/oauth.py makes them) so that
 # resolving any other kind of token costs no OAuth query.
@@ -67,7 +68,7 @@ def register_bearer_resolver(resolver: BearerResolver) -> None:
 def api_key_principal(token: str) -> Principal | None:
     if not token.startswith("rbk_"):
         return None
-    key = (
+    key = one_or_none(
         ApiKey.objects.select_related("user", "project__organization")
         .annotate(
             member_role=Subquery(
@@ -78,7 +79,6 @@ def api_key_principal(token: str) -> Principal | None:
             )
         )
         .filter(key_hash=hash_token(token), revoked_at__isnull=True)
-        .first()
     )
     if key is None or not key.user.is_active:
         return None
@@ -93,7 +93,7 @@ def api_key_principal(token: str) -> Principal | None:
         access=ProjectAccess(
             project,
             project.organization,
-            key.member_role or "",
+            key.member_role or "",  # type: ignore[attr-defined]
         ),
     )
 
