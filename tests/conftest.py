@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -13,7 +14,7 @@ from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.services import api_key_create, organization_create
 from tasks_app.models import LLMModel
-from tests.helpers import ApiClient, make_user
+from tests.helpers import ApiClient, make_user, need_service
 
 
 @dataclass
@@ -209,3 +210,35 @@ def broker():
 def _forget_connections() -> None:
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+
+
+# Browser tests: Debian's chromium driven by Playwright ------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """A chromium browser for one test (skipped with the reason when absent)."""
+    need_service(
+        os.path.exists(CHROMIUM), f"Debian's chromium is not installed at {CHROMIUM}"
+    )
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # database reads are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -82,3 +83,10 @@ def run_curl(command: str, tmp_path) -> tuple[int, str]:
     body, _, status = done.stdout.rpartition("\n")
     assert status.isdigit(), done.stdout + done.stderr
     return int(status), body
+
+
+def artifacts_dir(name: str = "") -> Path:
+    """tests/artifacts[/name], created: where browser tests save screenshots."""
+    folder = Path(__file__).resolve().parent / "artifacts" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -7,10 +7,8 @@ Screenshots go to tests/artifacts/assistant-*.png.
 
 from __future__ import annotations
 
-import os
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -18,36 +16,12 @@ from django.urls import reverse
 from rightbrain.orgs.services import organization_create
 from tasks_app.catalogue import catalogue_sync
 from tasks_app.models import LLMModel, Task
-from tests.helpers import PASSWORD, make_user, need_service
+from tests.helpers import PASSWORD, artifacts_dir, make_user
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS = artifacts_dir()
 PROMPT = "Please conduct sentiment analysis on the {customer_review}"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    need_service(
-        os.path.exists(CHROMIUM), f"Debian's chromium is not installed at {CHROMIUM}"
-    )
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _shot(page, name: str) -> None:

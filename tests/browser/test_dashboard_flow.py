@@ -10,46 +10,19 @@ Screenshots of each step go to tests/artifacts/ (light, dark and 390 px wide).
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
+import shutil
 
 import pytest
 
 from runs_app.models import TaskRun
 from tasks_app.catalogue import catalogue_sync
 from tasks_app.models import ActiveRevision, Task
-from tests.helpers import PASSWORD, need_service, run_curl
+from tests.helpers import PASSWORD, artifacts_dir, need_service, run_curl
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    need_service(
-        os.path.exists(CHROMIUM), f"Debian's chromium is not installed at {CHROMIUM}"
-    )
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # database reads are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+ARTIFACTS = artifacts_dir()
 
 
 def _shot(page, name: str) -> None:
@@ -60,6 +33,7 @@ def _shot(page, name: str) -> None:
 def test_a_new_user_creates_runs_edits_and_splits_a_task(
     browser, live_server, tmp_path
 ):
+    need_service(shutil.which("curl") is not None, "curl is not installed")
     catalogue_sync()  # the demo model answers offline
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"])

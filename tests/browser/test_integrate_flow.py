@@ -9,10 +9,8 @@ Screenshots of each step go to tests/artifacts/integrate/.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -20,38 +18,11 @@ from runs_app.models import TaskRun
 from tasks_app.catalogue import catalogue_sync
 from tasks_app.models import LLMModel, TaskMember
 from tasks_app.services import RevisionSpec, task_create
-from tests.helpers import PASSWORD, need_service, run_curl
+from tests.helpers import PASSWORD, artifacts_dir, need_service, run_curl
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "integrate"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    need_service(
-        os.path.exists(CHROMIUM), f"Debian's chromium is not installed at {CHROMIUM}"
-    )
-    need_service(shutil.which("curl") is not None, "curl is not installed")
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # database reads are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+ARTIFACTS = artifacts_dir("integrate")
 
 
 def _shot(page, name: str) -> None:
@@ -62,6 +33,7 @@ def _shot(page, name: str) -> None:
 def test_the_copied_curl_of_a_new_key_runs_the_task(
     transactional_db, browser, live_server, personas, tmp_path
 ):
+    need_service(shutil.which("curl") is not None, "curl is not installed")
     catalogue_sync()  # the demo model answers offline
     task = task_create(
         project=personas.project,

@@ -9,9 +9,7 @@ Screenshots go to tests/browser/artifacts/ (light, dark and 390 px wide).
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -20,38 +18,12 @@ from runs_app.models import TaskRun
 from tasks_app.catalogue import catalogue_sync
 from tasks_app.models import ActiveRevision, LLMModel, Task
 from tasks_app.services import RevisionSpec, task_create
-from tests.helpers import PASSWORD, need_service
+from tests.helpers import PASSWORD, artifacts_dir
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = artifacts_dir("run-iterate")
 CHARTS_DRAWN = "() => document.querySelectorAll('#run-usage [data-drawn]').length === 2"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    need_service(
-        os.path.exists(CHROMIUM), f"Debian's chromium is not installed at {CHROMIUM}"
-    )
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # database reads are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -10,27 +10,16 @@ unless RB_REQUIRE_SERVICES makes that a failure.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from runs_app.demo_history import demo_tasks_create
 from tasks_app.catalogue import catalogue_sync
-from tests.helpers import PASSWORD, need_service
+from tests.helpers import PASSWORD, artifacts_dir
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "usage"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARTIFACTS = artifacts_dir("usage")
 
 # Functions, not expressions: the page's CSP forbids evaluating strings.
 ALL_DRAWN = "() => document.querySelectorAll('[data-drawn]').length === 4"
@@ -41,24 +30,12 @@ BUCKETS_ARE = """(count) => {
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    need_service(os.path.exists(CHROMIUM), f"chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls
-    # made here while it runs are plain synchronous ones.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        context.close()
-        browser.close()
+def browser_page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
 
 
 def _buckets(page) -> int:

@@ -8,51 +8,24 @@ where chromium is missing, unless RB_REQUIRE_SERVICES makes that a failure.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from sharing.models import ShareRun, TaskShare
 from tasks_app.models import Task
-from tests.helpers import PASSWORD, need_service
+from tests.helpers import PASSWORD, artifacts_dir
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "sharing"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARTIFACTS = artifacts_dir("sharing")
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    need_service(os.path.exists(CHROMIUM), f"chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        need_service(False, "playwright is not installed (pip install -e '.[dev]')")
-        raise
-    # Playwright's sync API runs an event loop in this thread; the ORM calls
-    # made here while it runs are plain synchronous ones.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        context.close()
-        browser.close()
+def browser_page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
 
 
 def _shot(page, name: str) -> None:
