@@ -28,7 +28,7 @@ from rightbrain.ids import uuid7
 from rightbrain.orgs.models import Project, User
 from runs_app.credits import credits_for
 from runs_app.models import ReportingGroup, TaskRun
-from runs_app.services import hourly_usage_add, reporting_group_for
+from runs_app.services import reporting_group_for, usage_add
 from tasks_app.demo_output import demo_reply, estimate_tokens
 from tasks_app.gallery import Template, task_create_from_template, template_named
 from tasks_app.models import LLMModel, Task, TaskRevision
@@ -301,7 +301,7 @@ def demo_runs_create(
     # The real run path's upsert, once per run: rollups equal the runs by
     # construction. A few hundred upserts take well under a second.
     for run in runs:
-        hourly_usage_add(run)
+        usage_add(run)
     if runs:
         task_mark_run(task=task, at=runs[-1].created)
     return runs
