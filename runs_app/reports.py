@@ -259,6 +259,11 @@ class Totals:
     def p95_llm_seconds(self) -> float | None:
         return latency.percentile(self.histogram, 0.95)
 
+    def llm_percentiles(self) -> tuple[float | None, float | None]:
+        """p50 and p95 together, the histogram read once."""
+        p50, p95 = latency.percentiles(self.histogram, (0.5, 0.95))
+        return p50, p95
+
 
 Rows = QuerySet[HourlyUsage] | QuerySet[DailyUsage]
 
@@ -431,12 +436,13 @@ class Series:
     def labels(self) -> list[str]:
         return [bucket_label(start, self.step) for start in self.starts]
 
-    def total(self) -> list[Totals]:
-        """All lines together, bucket by bucket."""
-        summed = [Totals() for _ in self.starts]
+    def runs_total(self, *, errors_only: bool = False) -> list[int]:
+        """The runs (or failed runs) of all lines together, bucket by bucket:
+        what the reports' totals show, without adding up every sum."""
+        summed = [0] * len(self.starts)
         for values in self.lines.values():
-            for bucket, totals in zip(summed, values, strict=True):
-                bucket.add(totals)
+            for index, totals in enumerate(values):
+                summed[index] += totals.errors if errors_only else totals.runs
         return summed
 
 
