@@ -68,6 +68,31 @@ def test_estimates_stay_within_the_bucket_of_the_exact_percentile(samples, fract
     assert lower <= estimate <= latency.BOUNDS[bucket]
 
 
+def _one_at_a_time(counts: list[int], fraction: float) -> float | None:
+    """The percentile read the plain way: walk the buckets to the rank."""
+    total = sum(counts)
+    if not total:
+        return None
+    rank, seen = fraction * total, 0
+    for index, count in enumerate(counts):
+        if count and seen + count >= rank:
+            lower = latency.BOUNDS[index - 1] if index else 0.0
+            if index == len(latency.BOUNDS):
+                return lower
+            return lower + (latency.BOUNDS[index] - lower) * (rank - seen) / count
+        seen += count
+    raise AssertionError("the ranks end at the total")
+
+
+@given(
+    st.lists(st.integers(0, 40), min_size=latency.BUCKETS, max_size=latency.BUCKETS),
+    st.lists(st.floats(0, 1), min_size=1, max_size=4).map(sorted),
+)
+def test_several_percentiles_in_one_pass_equal_each_read_alone(counts, fractions):
+    together = latency.percentiles(counts, fractions)
+    assert together == [_one_at_a_time(counts, fraction) for fraction in fractions]
+
+
 def test_the_run_upsert_counts_each_run_in_its_latency_bucket(personas, llm):
     task = make_task(project=personas.project, user=personas.owner, model=llm.plain)
     revision = task.revisions.get()
