@@ -92,10 +92,13 @@ def _time(client: Client, url: str, rounds: int) -> tuple[list[float], int]:
     for _ in range(3):  # warm caches and connections
         response = client.get(url)
         assert response.status_code == 200, (url, response.content[:300])
-    queries = []
-    with connection.execute_wrapper(
-        lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)
-    ):
+    queries: list[str] = []
+
+    def counted(execute, sql, *args):
+        queries.append(sql)
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(counted):
         client.get(url)
     samples = []
     for _ in range(rounds):
