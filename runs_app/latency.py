@@ -28,6 +28,7 @@ from functools import reduce
 from operator import add
 
 from django.db.models import Case, Expression, FloatField, Sum, Value, When
+from django.db.models.functions import Cast
 from django.db.models.lookups import Exact, GreaterThanOrEqual
 
 # Upper bounds in seconds; a 16th bucket holds everything slower.
@@ -113,7 +114,9 @@ def percentile_sql(fraction: float) -> Expression:
     counts = [Sum(column) for column in COLUMNS]
     running = [reduce(add, counts[: index + 1]) for index in range(BUCKETS)]
     total = running[-1]
-    rank = Value(fraction, output_field=FloatField()) * total
+    # Cast, or PostgreSQL reads the fraction as an exact numeric and the rank
+    # comes out a rounding away from Python's.
+    rank = Cast(Value(fraction), FloatField()) * total
     whens = [When(Exact(total, 0), then=Value(None, output_field=FloatField()))]
     for index, count in enumerate(counts[: len(BOUNDS)]):
         lower = BOUNDS[index - 1] if index else 0.0
