@@ -24,12 +24,6 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from functools import reduce
-from operator import add
-
-from django.db.models import Case, Expression, FloatField, Sum, Value, When
-from django.db.models.functions import Cast
-from django.db.models.lookups import Exact, GreaterThanOrEqual
 
 # Upper bounds in seconds; a 16th bucket holds everything slower.
 BOUNDS: tuple[float, ...] = (
@@ -98,38 +92,5 @@ def _within(index: int, count: int, rank: float) -> float:
     if index == len(BOUNDS):
         return lower
     upper = BOUNDS[index]
-    return lower + (upper - lower) * max(rank, 0) / count
-
-
-def percentile_sql(fraction: float) -> Expression:
-    """`percentile(counts, fraction)` computed by the database, over the
-    summed histogram columns of a group of rollup rows: the same arithmetic
-    in the same order (IEEE doubles on SQLite and PostgreSQL alike), so a
-    report that needs only the percentile reads one number per group instead
-    of BUCKETS counts.
-
-    The first bucket whose running count reaches the rank holds runs (the rank
-    is above zero when anything was counted), so no check for empty buckets is
-    needed."""
-    counts = [Sum(column) for column in COLUMNS]
-    running = [reduce(add, counts[: index + 1]) for index in range(BUCKETS)]
-    total = running[-1]
-    # Cast, or PostgreSQL reads the fraction as an exact numeric and the rank
-    # comes out a rounding away from Python's.
-    rank = Cast(Value(fraction), FloatField()) * total
-    whens = [When(Exact(total, 0), then=Value(None, output_field=FloatField()))]
-    for index, count in enumerate(counts[: len(BOUNDS)]):
-        lower = BOUNDS[index - 1] if index else 0.0
-        seen = running[index - 1] if index else Value(0)
-        value = (
-            Value(lower, output_field=FloatField())
-            + Value(BOUNDS[index] - lower, output_field=FloatField())
-            * (rank - seen)
-            / count
-        )
-        whens.append(When(GreaterThanOrEqual(running[index], rank), then=value))
-    return Case(
-        *whens,
-        default=Value(BOUNDS[-1], output_field=FloatField()),
-        output_field=FloatField(),
-    )
+    # The share first: it is at most 1, so the estimate never passes `upper`.
+    return lower + (upper - lower) * (max(rank, 0) / count)

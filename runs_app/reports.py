@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Case, F, Q, QuerySet, Sum, UUIDField, Value, When
+from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay
 
 from rightbrain.errors import BadRequest
@@ -313,11 +313,10 @@ def _rollups(
 
 
 def _grouped_sums(
-    parts: Sequence[tuple[QuerySet[Any], str]],
+    parts: list[tuple[Rows, str]],
     fields: Sequence[str],
     metrics: Sequence[str],
     step: Step | None = None,
-    computed: Mapping[str, Any] | None = None,
 ) -> QuerySet[Any]:
     """One query: the sums of `metrics` per `fields` (and per bucket of
     `step`, days cut in UTC) of each part, the parts' rows one after the other
@@ -334,9 +333,7 @@ def _grouped_sums(
             )
             rows = rows.annotate(bucket=bucket)
             names.insert(0, "bucket")
-        queries.append(
-            rows.values(*names).annotate(**_sums(metrics), **(computed or {}))
-        )
+        queries.append(rows.values(*names).annotate(**_sums(metrics)))
     first, *rest = queries
     return first.union(*rest, all=True) if rest else first
 
@@ -596,143 +593,6 @@ def total_series(
         starts=bucket_starts(window, step),
         line_of=lambda row: "all",
         lines=["all"],
-    )
-
-
-# Timing reports -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimingPoint:
-    """One bucket of one line of a timing report."""
-
-    runs: int = 0
-    avg_llm_seconds: float | None = None
-    avg_processor_seconds: float | None = None
-    p50_llm_seconds: float | None = None
-    p95_llm_seconds: float | None = None
-
-
-@dataclass
-class TimingSeries:
-    step: Step
-    starts: list[datetime]
-    lines: dict[Any, list[TimingPoint]]
-
-    @property
-    def labels(self) -> list[str]:
-        return [bucket_label(start, self.step) for start in self.starts]
-
-    def runs_total(self) -> list[int]:
-        summed = [0] * len(self.starts)
-        for points in self.lines.values():
-            for index, point in enumerate(points):
-                summed[index] += point.runs
-        return summed
-
-
-# A timing report needs only the percentiles of each bucket, not its
-# histogram: the database computes them (two numbers per row instead of
-# sixteen counts, which is most of the cost of a month of hourly buckets).
-# That needs one row per line and bucket, so test revisions are pooled in the
-# query, and a day is read either from its daily rows or from its hours,
-# never both (_rollups).
-_TIMING_SUMS = ("runs", "llm_seconds", "processor_seconds")
-_PERCENTILES = {
-    "p50": latency.percentile_sql(0.5),
-    "p95": latency.percentile_sql(0.95),
-}
-_POOLED_REVISION = Case(
-    When(task_revision__test=True, then=Value(None, output_field=UUIDField())),
-    default=F("task_revision_id"),
-    output_field=UUIDField(),
-)
-
-
-def _timing_series(
-    parts: Sequence[tuple[QuerySet[Any], str]],
-    *,
-    line: str,
-    line_of,
-    step: Step,
-    starts: list[datetime],
-    lines: Iterable[Any],
-) -> TimingSeries:
-    rows = _grouped_sums(parts, [line], _TIMING_SUMS, step, computed=_PERCENTILES)
-    position = {start: index for index, start in enumerate(starts)}
-    found: dict[Any, list[TimingPoint | None]] = {
-        key: [None] * len(starts) for key in lines
-    }
-    for row in rows:
-        points = found.setdefault(line_of(row), [None] * len(starts))
-        index = position.get(row["bucket"].astimezone(UTC))
-        if index is None:
-            continue
-        if points[index] is not None:
-            raise AssertionError("a timing bucket read from two rows")
-        runs = row["runs"] or 0
-        points[index] = TimingPoint(
-            runs=runs,
-            avg_llm_seconds=(row["llm_seconds"] or 0.0) / runs if runs else None,
-            avg_processor_seconds=(
-                (row["processor_seconds"] or 0.0) / runs if runs else None
-            ),
-            p50_llm_seconds=row["p50"],
-            p95_llm_seconds=row["p95"],
-        )
-    empty = TimingPoint()
-    return TimingSeries(
-        step=step,
-        starts=starts,
-        lines={
-            key: [point or empty for point in points] for key, points in found.items()
-        },
-    )
-
-
-def revision_timings(*, task: Task, window: Window, step: Step) -> TimingSeries:
-    """Per revision and bucket, as revision_series orders them: runs, average
-    LLM and processing time, and the LLM p50 and p95. Two queries."""
-    parts = [
-        (rows.annotate(revision=_POOLED_REVISION), period)
-        for rows, period in _rollups(
-            task_ids=[task.pk],
-            window=window,
-            reporting_group=None,
-            whole_days=step == Step.DAY,
-        )
-    ]
-    series = _timing_series(
-        parts,
-        line="revision",
-        line_of=lambda row: row["revision"] or TEST,
-        step=step,
-        starts=bucket_starts(window, step),
-        lines=_active_revisions(task),
-    )
-    series.lines = dict(
-        sorted(series.lines.items(), key=lambda item: _revision_order(item[0]))
-    )
-    return series
-
-
-def task_timings(
-    *, task_ids: Collection[UUID], window: Window, step: Step
-) -> TimingSeries:
-    """Per task (every one of `task_ids`, in that order) and bucket, as
-    revision_timings. One query."""
-    return _timing_series(
-        _rollups(
-            task_ids=task_ids,
-            window=window,
-            reporting_group=None,
-            whole_days=step == Step.DAY,
-        ),
-        line="task_id",
-        line_of=lambda row: row["task_id"],
-        step=step,
-        starts=bucket_starts(window, step),
-        lines=task_ids,
     )
 
 

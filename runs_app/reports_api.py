@@ -219,18 +219,20 @@ def _counts(
     }
 
 
-def _timings(
-    labels: list[str], points: list[reports.TimingPoint]
-) -> dict[str, dict[str, Any]]:
+def _timings(labels: list[str], values: list[Totals]) -> dict[str, dict[str, Any]]:
     return {
-        label: {
-            "avg_llm_call_timing": point.avg_llm_seconds,
-            "avg_input_processor_timing": point.avg_processor_seconds,
-            "total_task_runs": point.runs,
-            "p50_llm_call_timing": point.p50_llm_seconds,
-            "p95_llm_call_timing": point.p95_llm_seconds,
-        }
-        for label, point in zip(labels, points, strict=True)
+        label: _timing(totals) for label, totals in zip(labels, values, strict=True)
+    }
+
+
+def _timing(totals: Totals) -> dict[str, Any]:
+    p50, p95 = totals.llm_percentiles()
+    return {
+        "avg_llm_call_timing": totals.avg_llm_seconds,
+        "avg_input_processor_timing": totals.avg_processor_seconds,
+        "total_task_runs": totals.runs,
+        "p50_llm_call_timing": p50,
+        "p95_llm_call_timing": p95,
     }
 
 
@@ -344,8 +346,11 @@ def task_timing_report(
     task = _task(request, org_id, project_id, task_id)
     try:
         window = _timing_window(query, task.created)
-        series = reports.revision_timings(
-            task=task, window=window, step=Step(query.aggregation)
+        series = reports.revision_series(
+            task=task,
+            window=window,
+            step=Step(query.aggregation),
+            metrics=reports.TIMINGS,
         )
     except BadRequest as error:
         raise _query_error(error) from None
@@ -483,11 +488,9 @@ def _visible_tasks(
 
 def _project_rows(
     tasks: dict[UUID, str],
-    series: Any,
-    data: Callable[[list[str], Any], dict[str, Any]],
+    series: reports.Series,
+    data: Callable[[list[str], list[Totals]], dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """A row per task of `series` (a Series or a TimingSeries), its buckets
-    rendered by `data`."""
     labels = series.labels
     return [
         {"task_id": task_id, "task_name": tasks[task_id], "data": data(labels, values)}
@@ -538,8 +541,11 @@ def project_timing_report(
     tasks, created = _visible_tasks(request, org_id, project_id)
     try:
         window = _timing_window(query, created)
-        series = reports.task_timings(
-            task_ids=tasks, window=window, step=Step(query.aggregation)
+        series = reports.task_series(
+            task_ids=tasks,
+            window=window,
+            step=Step(query.aggregation),
+            metrics=reports.TIMINGS,
         )
     except BadRequest as error:
         raise _query_error(error) from None

@@ -80,7 +80,7 @@ def _one_at_a_time(counts: list[int], fraction: float) -> float | None:
             lower = latency.BOUNDS[index - 1] if index else 0.0
             if index == len(latency.BOUNDS):
                 return lower
-            return lower + (latency.BOUNDS[index] - lower) * (rank - seen) / count
+            return lower + (latency.BOUNDS[index] - lower) * ((rank - seen) / count)
         seen += count
     raise AssertionError("the ranks end at the total")
 
