@@ -3,13 +3,19 @@ in one project.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/rightbrain \
         .venv/bin/python benchmarks/reports_bench.py [--runs 1000000] [--rounds 50]
+        [--database rightbrain_reports_bench] [--keep]
 
-Builds a throw-away test database (its own name, so the real one and a test
-run on the same server are never touched), fills one project with synthetic
-runs and their rollups (runs_app/synthetic.py: 20 tasks, two revisions each,
-four reporting groups, 30 days), then times each report and page through
-Django's full request stack in-process (no network) and prints the median,
-the p95 and the number of queries of each.
+Builds a throw-away test database (its own name, `--database`, so the real one
+and a test run on the same server are never touched), fills one project with
+synthetic runs and their rollups (runs_app/synthetic.py: 20 tasks, two
+revisions each, four reporting groups, 30 days), then times each report and
+page through Django's full request stack in-process (no network) and prints
+the median, the p95 and the number of queries of each.
+
+With `--keep` the filled database stays, and the next `--keep` run migrates
+and reuses it instead of filling it again (minutes for a million runs). Its
+runs end when it was filled, so "the last 24 hours" of a reused database hold
+fewer runs as it ages.
 """
 
 from __future__ import annotations
@@ -37,19 +43,40 @@ from django.test.utils import setup_test_environment  # noqa: E402
 TARGETS_MS = {"report": 50.0, "page": 150.0}
 
 
+BENCH_EMAIL = "bench@rightbrain.local"
+
+
+def _filled():
+    """What a kept database was filled with, or None."""
+    from rightbrain.orgs.models import User
+    from rightbrain.orgs.services import api_key_create
+    from tasks_app.models import Task
+
+    user = User.objects.filter(email=BENCH_EMAIL).first()
+    if user is None:
+        return None
+    organization = user.memberships.get().organization
+    project = organization.projects.get()
+    tasks = list(Task.objects.filter(project=project).order_by("name"))
+    _key, secret = api_key_create(project=project, user=user, name="bench")
+    print(f"reusing the kept database ({len(tasks)} tasks)")
+    return user, organization, project, tasks, secret
+
+
 def _fill(runs: int, tasks: int):
     from rightbrain.orgs.models import User
     from rightbrain.orgs.services import api_key_create, organization_create
-    from runs_app.models import HourlyUsage
+    from runs_app.models import DailyUsage, HourlyUsage
     from runs_app.synthetic import synthetic_runs_create
 
-    user = User.objects.create_user(email="bench@rightbrain.local", password="x" * 12)
+    user = User.objects.create_user(email=BENCH_EMAIL, password="x" * 12)
     organization = organization_create(name="Bench", owner=user)
     project = organization.projects.get()
     started = time.perf_counter()
     made = synthetic_runs_create(project=project, user=user, runs=runs, tasks=tasks)
     print(
-        f"filled {runs:,} runs ({HourlyUsage.objects.count():,} rollup rows) "
+        f"filled {runs:,} runs ({HourlyUsage.objects.count():,} hourly and "
+        f"{DailyUsage.objects.count():,} daily rollup rows) "
         f"in {time.perf_counter() - started:.0f} s"
     )
     if connection.vendor == "postgresql":
@@ -65,10 +92,13 @@ def _time(client: Client, url: str, rounds: int) -> tuple[list[float], int]:
     for _ in range(3):  # warm caches and connections
         response = client.get(url)
         assert response.status_code == 200, (url, response.content[:300])
-    queries = []
-    with connection.execute_wrapper(
-        lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)
-    ):
+    queries: list[str] = []
+
+    def counted(execute, sql, *args):
+        queries.append(sql)
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(counted):
         client.get(url)
     samples = []
     for _ in range(rounds):
@@ -98,14 +128,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--database", default="rightbrain_reports_bench")
+    parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
     setup_test_environment()
     settings.DEBUG = False
-    connection.settings_dict["TEST"]["NAME"] = "rightbrain_reports_bench"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    connection.settings_dict["TEST"]["NAME"] = args.database
+    old_name = connection.creation.create_test_db(
+        verbosity=0, autoclobber=True, keepdb=args.keep
+    )
     try:
-        user, organization, project, tasks, secret = _fill(args.runs, args.tasks)
+        user, organization, project, tasks, secret = (args.keep and _filled()) or _fill(
+            args.runs, args.tasks
+        )
         api = Client(headers={"Authorization": f"Bearer {secret}"})
         browser = Client()
         browser.force_login(user)
@@ -176,7 +212,7 @@ def main() -> None:
             ok &= _report(name, kind, *_time(browser, url, args.rounds))
         print("all within target" if ok else "some above target")
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=args.keep)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,15 @@ TaskRun row and its share of the hourly rollup through the same upsert; only
 the `created` time lies in the past and the numbers come from a seeded random
 generator instead of a model call. The same seed gives the same history,
 relative to the moment it is generated.
+
+The demo model is free, so its runs charge 0.00 credits. So that the credit
+charts have something true to show, the Sentiment Analyser's A/B test pits it
+against a priced catalogue model: its second revision runs on Claude Sonnet
+4.5, with the demo model as its fallback. That revision's history is recorded
+as if Sonnet had answered (the replies are still the demo model's), charged at
+Sonnet's list price (runs_app/credits.py); the revision's annotation says so.
+Run live without ANTHROPIC_API_KEY, the revision falls back to the demo model
+(a fallback run, 0.00 credits), so every demo task still runs offline.
 """
 
 from __future__ import annotations
@@ -28,10 +37,10 @@ from rightbrain.ids import uuid7
 from rightbrain.orgs.models import Project, User
 from runs_app.credits import credits_for
 from runs_app.models import ReportingGroup, TaskRun
-from runs_app.services import hourly_usage_add, reporting_group_for
+from runs_app.services import reporting_group_for, usage_add
 from tasks_app.demo_output import demo_reply, estimate_tokens
 from tasks_app.gallery import Template, task_create_from_template, template_named
-from tasks_app.models import LLMModel, Task, TaskRevision
+from tasks_app.models import ActiveRevision, LLMModel, Task, TaskRevision
 from tasks_app.output_format import compile_output_format
 from tasks_app.services import (
     active_revisions_set,
@@ -67,6 +76,9 @@ class DemoTask:
     # from `split_days_ago` days ago: an A/B test in progress.
     second_revision: dict[str, Any] | None = None
     split_days_ago: int = 12
+    # The catalogue model (vendor, name) the second revision runs on, the
+    # demo model being its fallback; None: the demo model.
+    second_model: tuple[str, str] | None = None
 
 
 DEMO_TASKS = (
@@ -109,6 +121,7 @@ DEMO_TASKS = (
             },
             "annotation": "Sentiment as a fixed choice; image_match as a boolean",
         },
+        second_model=("Anthropic", "claude-sonnet-4-5-20250929"),
     ),
     DemoTask(
         "customer-inquiry-router",
@@ -169,6 +182,31 @@ def demo_model() -> LLMModel | None:
     ).first()
 
 
+def priced_demo_revisions(*, project: Project) -> list[tuple[str, str]]:
+    """(task name, model alias) of each active revision of the project's demo
+    tasks that runs on a priced model rather than the free demo model."""
+    demo = demo_model()
+    return list(
+        ActiveRevision.objects.filter(
+            task__project=project,
+            task__deleted__isnull=True,
+            task__name__in=_demo_task_names(),
+        )
+        .exclude(task_revision__llm_model=demo)
+        .order_by("task__name", "task_revision__created")
+        .values_list("task__name", "task_revision__llm_model__alias")
+    )
+
+
+def _demo_task_names() -> list[str]:
+    names = []
+    for plan in DEMO_TASKS:
+        template = template_named(plan.template)
+        if template is not None:
+            names.append(template.name)
+    return names
+
+
 @transaction.atomic
 def demo_tasks_create(
     *, project: Project, user: User, now: datetime | None = None
@@ -218,9 +256,15 @@ def _demo_task_create(
     first = base_revision(task)
     traffic: list[tuple[datetime, list[TaskRevision]]] = [(start, [first])]
     if plan.second_revision is not None:
-        _task, second = task_update(
-            task=task, user=user, revision_fields=plan.second_revision
-        )
+        fields = dict(plan.second_revision)
+        priced = _catalogue_model(plan.second_model) if plan.second_model else None
+        if priced is not None:
+            fields |= {
+                "llm_model_id": priced.pk,
+                "fallback_llm_model_id": model.pk,
+                "annotation": f"{fields.get('annotation', '')}. {_priced_note(priced)}",
+            }
+        _task, second = task_update(task=task, user=user, revision_fields=fields)
         assert second is not None
         active_revisions_set(
             task=task,
@@ -243,6 +287,24 @@ def _demo_task_create(
         rng=rng,
     )
     return task
+
+
+def _catalogue_model(key: tuple[str, str]) -> LLMModel | None:
+    """The enabled catalogue model `key` names; None (the demo model serves
+    instead) where an operator has disabled or retired it."""
+    vendor, name = key
+    return LLMModel.objects.filter(
+        vendor=vendor, name=name, enabled=True, retired__isnull=True
+    ).first()
+
+
+def _priced_note(model: LLMModel) -> str:
+    return (
+        f"On {model.alias}, the demo model as fallback. Demo data: this "
+        f"revision's past runs are simulated and charged at {model.alias}'s list "
+        f"price; without {model.api_key_env} its live runs fall back to the free "
+        "demo model."
+    )
 
 
 def _backdate(task: Task, traffic: Traffic, *, created: datetime) -> None:
@@ -301,7 +363,7 @@ def demo_runs_create(
     # The real run path's upsert, once per run: rollups equal the runs by
     # construction. A few hundred upserts take well under a second.
     for run in runs:
-        hourly_usage_add(run)
+        usage_add(run)
     if runs:
         task_mark_run(task=task, at=runs[-1].created)
     return runs

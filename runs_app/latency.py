@@ -59,17 +59,38 @@ def column_of(seconds: float) -> str:
 def percentile(counts: Sequence[int], fraction: float) -> float | None:
     """The `fraction` (0–1) percentile estimated from `counts`, or None when
     nothing was counted."""
+    return percentiles(counts, (fraction,))[0]
+
+
+def percentiles(
+    counts: Sequence[int], fractions: Sequence[float]
+) -> list[float | None]:
+    """Several percentiles of the same counts, in one pass over them;
+    `fractions` in increasing order."""
     total = sum(counts)
     if total == 0:
-        return None
-    rank = fraction * total
+        return [None] * len(fractions)
+    found: list[float | None] = []
+    wanted = iter(fractions)
+    fraction = next(wanted, None)
     seen = 0
     for index, count in enumerate(counts):
-        if count and seen + count >= rank:
-            lower = BOUNDS[index - 1] if index else 0.0
-            if index == len(BOUNDS):
-                return lower
-            upper = BOUNDS[index]
-            return lower + (upper - lower) * max(rank - seen, 0) / count
+        while fraction is not None and count and seen + count >= fraction * total:
+            found.append(_within(index, count, fraction * total - seen))
+            fraction = next(wanted, None)
+        if fraction is None:
+            return found
         seen += count
-    return BOUNDS[-1]  # unreachable: the ranks end at `total`
+    # Unreachable: the ranks end at `total`.
+    return found + [BOUNDS[-1]] * (len(fractions) - len(found))
+
+
+def _within(index: int, count: int, rank: float) -> float:
+    """The value at `rank` (counted from the bucket's start) of bucket `index`,
+    its `count` runs spread evenly between its bounds."""
+    lower = BOUNDS[index - 1] if index else 0.0
+    if index == len(BOUNDS):
+        return lower
+    upper = BOUNDS[index]
+    # The share first: it is at most 1, so the estimate never passes `upper`.
+    return lower + (upper - lower) * (max(rank, 0) / count)

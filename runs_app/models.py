@@ -111,12 +111,9 @@ class TaskRun(models.Model):
         return self.input_tokens + self.output_tokens
 
 
-class HourlyUsage(models.Model):
-    """Runs summed per (task, revision, reporting group, model, hour).
-
-    Written by one UPSERT in the run's own transaction; reports read only these
-    rows, never the runs themselves.
-    """
+class UsageSums(models.Model):
+    """What a rollup row adds up: the runs of one (task, revision, reporting
+    group, model) in one period, summed."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
     task_revision = models.ForeignKey(
@@ -124,7 +121,6 @@ class HourlyUsage(models.Model):
     )
     reporting_group_key = models.UUIDField(default=NO_GROUP)
     llm_model = models.ForeignKey(LLMModel, on_delete=models.PROTECT, related_name="+")
-    hour = models.DateTimeField()
     runs = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     input_tokens = models.BigIntegerField(default=0)
@@ -151,6 +147,19 @@ class HourlyUsage(models.Model):
     llm_hist_15 = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
+        abstract = True
+
+
+class HourlyUsage(UsageSums):
+    """Runs summed per (task, revision, reporting group, model, UTC hour).
+
+    Written by one UPSERT in the run's own transaction; reports read only these
+    rows (and DailyUsage), never the runs themselves.
+    """
+
+    hour = models.DateTimeField()
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=[
@@ -167,6 +176,39 @@ class HourlyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} {self.hour:%Y-%m-%d %H}:00 × {self.runs}"
+
+
+class DailyUsage(UsageSums):
+    """The same sums per UTC day (`day` is its midnight, UTC).
+
+    Kept by a second UPSERT next to the hourly one, in the same transaction as
+    the run, rather than derived from the hourly rows later: a derived table
+    (a materialised view, a nightly job) lags behind the runs or needs a
+    refresh that rereads every hour, while one more single-row upsert per run
+    costs well under a millisecond and can never disagree with the hours. A
+    month read day by day is then 30 rows per key instead of 720, which is
+    what keeps the long reports and the Usage page fast (runs_app/reports.py).
+    """
+
+    day = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "task",
+                    "task_revision",
+                    "reporting_group_key",
+                    "llm_model",
+                    "day",
+                ],
+                name="daily_usage_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["task", "day"], name="usage_by_task_day")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.day:%Y-%m-%d} × {self.runs}"
 
 
 class RunFile(models.Model):

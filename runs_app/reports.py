@@ -1,5 +1,6 @@
-"""Reads behind the reports and the usage charts (api.md §5): sums of the hourly
-rollups (HourlyUsage), never the runs themselves.
+"""Reads behind the reports and the usage charts (api.md §5): sums of the
+rollups (HourlyUsage, and DailyUsage for whole days), never the runs
+themselves.
 
 Windows are whole UTC hours. A rollup row holds one hour, so a window's start
 is taken back to the start of its hour and its end on to the end of its hour
@@ -24,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay
 
 from rightbrain.errors import BadRequest
@@ -32,7 +33,7 @@ from rightbrain.orgs.auth import Principal
 from rightbrain.orgs.selectors import ProjectAccess
 from runs_app import latency
 from runs_app.dates import parse_date
-from runs_app.models import NO_GROUP, HourlyUsage, ReportingGroup
+from runs_app.models import NO_GROUP, DailyUsage, HourlyUsage, ReportingGroup
 from runs_app.project_runs import task_roles
 from tasks_app.models import ActiveRevision, Task, TaskRevision
 
@@ -171,8 +172,22 @@ _SCALARS = (
 EVERYTHING: tuple[str, ...] = (*_SCALARS, *latency.COLUMNS)
 
 
+class _CountSum(Sum):
+    """The SUM of a count column (32-bit integers): SQLite and PostgreSQL
+    (bigint) both answer with a Python int already, so Django's int() on
+    every value is skipped; a month of hourly timing buckets reads seventeen
+    such values per row."""
+
+    def get_db_converters(self, connection):
+        return self.output_field.get_db_converters(connection)
+
+
+# Only 32-bit columns: PostgreSQL sums bigints as numeric (Decimal).
+_COUNTS = frozenset({"runs", "errors", *latency.COLUMNS})
+
+
 def _sums(metrics: Iterable[str]) -> dict[str, Sum]:
-    return {name: Sum(name) for name in metrics}
+    return {name: (_CountSum if name in _COUNTS else Sum)(name) for name in metrics}
 
 
 @dataclass
@@ -258,16 +273,83 @@ class Totals:
     def p95_llm_seconds(self) -> float | None:
         return latency.percentile(self.histogram, 0.95)
 
+    def llm_percentiles(self) -> tuple[float | None, float | None]:
+        """p50 and p95 together, the histogram read once."""
+        p50, p95 = latency.percentiles(self.histogram, (0.5, 0.95))
+        return p50, p95
+
+
+Rows = QuerySet[HourlyUsage] | QuerySet[DailyUsage]
+
 
 def _rollups(
-    *, task_ids: Collection[UUID], window: Window, reporting_group: UUID | None
-) -> QuerySet[HourlyUsage]:
-    rows = HourlyUsage.objects.filter(
-        task_id__in=task_ids, hour__gte=window.start, hour__lte=window.end
-    )
-    if reporting_group is not None:
-        rows = rows.filter(reporting_group_key=reporting_group)
-    return rows.order_by()
+    *,
+    task_ids: Collection[UUID],
+    window: Window,
+    reporting_group: UUID | None,
+    whole_days: bool = True,
+) -> list[tuple[Rows, str]]:
+    """The rollup rows that add up to exactly the window, each set with the
+    name of its period column: the daily rows of the window's whole UTC days
+    and the hourly rows of the hours before and after them, or (not
+    `whole_days`, for hourly buckets) the hourly rows alone.
+
+    A month holds 30 daily rows per key against 720 hourly ones; a window
+    cut at odd hours adds at most 46 hours of hourly rows around its days."""
+
+    def scoped(rows: Rows) -> Rows:
+        rows = rows.filter(task_id__in=task_ids)
+        if reporting_group is not None:
+            rows = rows.filter(reporting_group_key=reporting_group)
+        return rows.order_by()
+
+    after = window.end + timedelta(microseconds=1)
+    # The first midnight at or after the start, the last at or before the end.
+    first_day = day_start(window.start + DAY - HOUR)
+    days_end = day_start(after)
+    if not whole_days or first_day >= days_end:
+        hours = HourlyUsage.objects.filter(hour__gte=window.start, hour__lt=after)
+        return [(scoped(hours), "hour")]
+    parts: list[tuple[Rows, str]] = [
+        (
+            scoped(DailyUsage.objects.filter(day__gte=first_day, day__lt=days_end)),
+            "day",
+        )
+    ]
+    edges = Q()
+    if window.start < first_day:
+        edges |= Q(hour__gte=window.start, hour__lt=first_day)
+    if days_end < after:
+        edges |= Q(hour__gte=days_end, hour__lt=after)
+    if edges:
+        parts.append((scoped(HourlyUsage.objects.filter(edges)), "hour"))
+    return parts
+
+
+def _grouped_sums(
+    parts: list[tuple[Rows, str]],
+    fields: Sequence[str],
+    metrics: Sequence[str],
+    step: Step | None = None,
+) -> QuerySet[Any]:
+    """One query: the sums of `metrics` per `fields` (and per bucket of
+    `step`, days cut in UTC) of each part, the parts' rows one after the other
+    (UNION ALL). A group split over parts comes back once per part; the
+    callers add those up."""
+    queries = []
+    for rows, period in parts:
+        names = list(fields)
+        if step is not None:
+            bucket = (
+                F(period)
+                if period == "day" or step == Step.HOUR
+                else TruncDay(period, tzinfo=UTC)
+            )
+            rows = rows.annotate(bucket=bucket)
+            names.insert(0, "bucket")
+        queries.append(rows.values(*names).annotate(**_sums(metrics)))
+    first, *rest = queries
+    return first.union(*rest, all=True) if rest else first
 
 
 def _revision_key(row: dict[str, Any]) -> RevisionKey:
@@ -315,10 +397,10 @@ def revision_totals(
     fields = ["task_revision_id", "task_revision__test"]
     if by_group:
         fields.append("reporting_group_key")
-    rows = (
-        _rollups(task_ids=[task.pk], window=window, reporting_group=None)
-        .values(*fields)
-        .annotate(**_sums(metrics))
+    rows = _grouped_sums(
+        _rollups(task_ids=[task.pk], window=window, reporting_group=None),
+        fields,
+        metrics,
     )
     found: dict[tuple[RevisionKey, UUID | None], Totals] = {}
     for row in rows:
@@ -368,28 +450,14 @@ class Series:
     def labels(self) -> list[str]:
         return [bucket_label(start, self.step) for start in self.starts]
 
-    def total(self) -> list[Totals]:
-        """All lines together, bucket by bucket."""
-        summed = [Totals() for _ in self.starts]
+    def runs_total(self, *, errors_only: bool = False) -> list[int]:
+        """The runs (or failed runs) of all lines together, bucket by bucket:
+        what the reports' totals show, without adding up every sum."""
+        summed = [0] * len(self.starts)
         for values in self.lines.values():
-            for bucket, totals in zip(summed, values, strict=True):
-                bucket.add(totals)
+            for index, totals in enumerate(values):
+                summed[index] += totals.errors if errors_only else totals.runs
         return summed
-
-
-def _bucketed(
-    rows: QuerySet[HourlyUsage],
-    step: Step,
-    fields: list[str],
-    metrics: Sequence[str],
-) -> Iterable[dict[str, Any]]:
-    """Sums per bucket (and per `fields`); days are cut in UTC."""
-    bucket = F("hour") if step == Step.HOUR else TruncDay("hour", tzinfo=UTC)
-    return (
-        rows.annotate(bucket=bucket)
-        .values("bucket", *fields)
-        .annotate(**_sums(metrics))
-    )
 
 
 def _series(
@@ -436,11 +504,16 @@ def revision_series(
     and every other revision with runs in the window, in the order they were
     made, pooled test runs last. Two queries."""
     starts = bucket_starts(window, step)
-    rows = _bucketed(
-        _rollups(task_ids=[task.pk], window=window, reporting_group=reporting_group),
-        step,
+    rows = _grouped_sums(
+        _rollups(
+            task_ids=[task.pk],
+            window=window,
+            reporting_group=reporting_group,
+            whole_days=step == Step.DAY,
+        ),
         ["task_revision_id", "task_revision__test"],
         metrics,
+        step,
     )
     series = _series(
         rows,
@@ -465,11 +538,16 @@ def task_series(
 ) -> Series:
     """Per task and bucket: every task of `task_ids`, in that order,
     zero-filled. One query."""
-    rows = _bucketed(
-        _rollups(task_ids=task_ids, window=window, reporting_group=reporting_group),
-        step,
+    rows = _grouped_sums(
+        _rollups(
+            task_ids=task_ids,
+            window=window,
+            reporting_group=reporting_group,
+            whole_days=step == Step.DAY,
+        ),
         ["task_id"],
         metrics,
+        step,
     )
     return _series(
         rows,
@@ -489,12 +567,19 @@ def task_totals(
 ) -> dict[UUID, Totals]:
     """Each task's totals over the window (tasks without runs are absent).
     One query."""
-    rows = (
-        _rollups(task_ids=task_ids, window=window, reporting_group=reporting_group)
-        .values("task_id")
-        .annotate(**_sums(metrics))
+    rows = _grouped_sums(
+        _rollups(task_ids=task_ids, window=window, reporting_group=reporting_group),
+        ["task_id"],
+        metrics,
     )
-    return {row["task_id"]: Totals.of_row(row) for row in rows}
+    found: dict[UUID, Totals] = {}
+    for row in rows:
+        totals = Totals.of_row(row)
+        if row["task_id"] in found:
+            found[row["task_id"]].add(totals)
+        else:
+            found[row["task_id"]] = totals
+    return found
 
 
 def total_series(
@@ -505,11 +590,16 @@ def total_series(
     reporting_group: UUID | None = None,
 ) -> Series:
     """All the tasks together, bucket by bucket: one line, "all". One query."""
-    rows = _bucketed(
-        _rollups(task_ids=task_ids, window=window, reporting_group=reporting_group),
-        step,
+    rows = _grouped_sums(
+        _rollups(
+            task_ids=task_ids,
+            window=window,
+            reporting_group=reporting_group,
+            whole_days=step == Step.DAY,
+        ),
         [],
         EVERYTHING,
+        step,
     )
     return _series(
         rows,

@@ -221,15 +221,23 @@ def _counts(
 
 def _timings(labels: list[str], values: list[Totals]) -> dict[str, dict[str, Any]]:
     return {
-        label: {
-            "avg_llm_call_timing": totals.avg_llm_seconds,
-            "avg_input_processor_timing": totals.avg_processor_seconds,
-            "total_task_runs": totals.runs,
-            "p50_llm_call_timing": totals.p50_llm_seconds,
-            "p95_llm_call_timing": totals.p95_llm_seconds,
-        }
-        for label, totals in zip(labels, values, strict=True)
+        label: _timing(totals) for label, totals in zip(labels, values, strict=True)
     }
+
+
+def _timing(totals: Totals) -> dict[str, Any]:
+    p50, p95 = totals.llm_percentiles()
+    return {
+        "avg_llm_call_timing": totals.avg_llm_seconds,
+        "avg_input_processor_timing": totals.avg_processor_seconds,
+        "total_task_runs": totals.runs,
+        "p50_llm_call_timing": p50,
+        "p95_llm_call_timing": p95,
+    }
+
+
+def _totals(labels: list[str], counts: list[int]) -> dict[str, int]:
+    return dict(zip(labels, counts, strict=True))
 
 
 # Task reports -------------------------------------------------------------------------
@@ -315,7 +323,9 @@ def task_usage_report(
                 }
                 for key, values in series.lines.items()
             ],
-            "total_counts": _counts(labels, series.total(), query.errors_only),
+            "total_counts": _totals(
+                labels, series.runs_total(errors_only=query.errors_only)
+            ),
         }
     )
 
@@ -350,7 +360,7 @@ def task_timing_report(
             "task_id": task.pk,
             "date_range": window.as_json(),
             "aggregation": query.aggregation,
-            "total_task_runs": _counts(labels, series.total(), errors_only=False),
+            "total_task_runs": _totals(labels, series.runs_total()),
             "task_revisions": [
                 {
                     "task_revision_id": _revision_id(key),
@@ -512,7 +522,9 @@ def project_usage_report(
                 series,
                 lambda labels, values: _counts(labels, values, query.errors_only),
             ),
-            "total_counts": _counts(series.labels, series.total(), query.errors_only),
+            "total_counts": _totals(
+                series.labels, series.runs_total(errors_only=query.errors_only)
+            ),
         }
     )
 
@@ -542,7 +554,7 @@ def project_timing_report(
             "project_id": project_id,
             "date_range": window.as_json(),
             "aggregation": query.aggregation,
-            "total_task_runs": _counts(series.labels, series.total(), False),
+            "total_task_runs": _totals(series.labels, series.runs_total()),
             "tasks": _project_rows(tasks, series, _timings),
         }
     )

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -26,7 +26,15 @@ from rightbrain.errors import BadRequest, DomainError, Forbidden, Invalid, NotFo
 from rightbrain.orgs.models import Project, User
 from runs_app import circuit, files, forwarding, latency, outputs, processors
 from runs_app.credits import credits_for
-from runs_app.models import NO_GROUP, HourlyUsage, ReportingGroup, RunFile, TaskRun
+from runs_app.models import (
+    NO_GROUP,
+    DailyUsage,
+    HourlyUsage,
+    ReportingGroup,
+    RunFile,
+    TaskRun,
+    UsageSums,
+)
 from tasks_app import llm
 from tasks_app.models import ActiveRevision, LLMModel, Task, TaskRevision
 from tasks_app.output_format import compile_output_format
@@ -272,21 +280,13 @@ def reporting_group_for(*, project: Project, name: str | None) -> ReportingGroup
     return group
 
 
-def _hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def hourly_usage_add(run: TaskRun) -> None:
-    """One UPSERT that adds the run to its hour's row (SQLite and PostgreSQL),
-    its LLM latency included as one more run in its histogram bucket."""
-    table = HourlyUsage._meta.db_table
-    key = ("task_id", "task_revision_id", "reporting_group_key", "llm_model_id", "hour")
-    values = {
-        "task_id": run.task_id,
-        "task_revision_id": run.task_revision_id,
-        "reporting_group_key": run.reporting_group_id or NO_GROUP,
-        "llm_model_id": run.llm_model_id,
-        "hour": _hour(run.created),
+def usage_add(run: TaskRun) -> None:
+    """Add the run to its hour's and its day's rollup rows (UTC): one UPSERT
+    each, in the caller's transaction, its LLM latency counted as one more run
+    in its histogram bucket. SQLite and PostgreSQL alike."""
+    created = run.created.astimezone(UTC)
+    hour = created.replace(minute=0, second=0, microsecond=0)
+    sums: dict[str, Any] = {
         "runs": 1,
         "errors": int(run.is_error),
         "input_tokens": run.input_tokens,
@@ -296,13 +296,24 @@ def hourly_usage_add(run: TaskRun) -> None:
         "processor_seconds": run.input_processor_timing or 0.0,
     }
     if run.llm_call_timing is not None:
-        values[latency.column_of(run.llm_call_timing)] = 1
-    sums = ", ".join(
-        f"{name} = {table}.{name} + excluded.{name}"
-        for name in values
-        if name not in key
-    )
-    fields = {field.attname: field for field in HourlyUsage._meta.concrete_fields}
+        sums[latency.column_of(run.llm_call_timing)] = 1
+    key = {
+        "task_id": run.task_id,
+        "task_revision_id": run.task_revision_id,
+        "reporting_group_key": run.reporting_group_id or NO_GROUP,
+        "llm_model_id": run.llm_model_id,
+    }
+    _usage_upsert(HourlyUsage, key | {"hour": hour}, sums)
+    _usage_upsert(DailyUsage, key | {"day": hour.replace(hour=0)}, sums)
+
+
+def _usage_upsert(
+    model: type[UsageSums], key: dict[str, Any], sums: dict[str, Any]
+) -> None:
+    table = model._meta.db_table
+    values = key | sums
+    additions = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in sums)
+    fields = {field.attname: field for field in model._meta.concrete_fields}
     # Each value as the database expects it (UUIDs are text on SQLite).
     params = [
         fields[name].get_db_prep_value(value, connection, prepared=False)
@@ -312,7 +323,7 @@ def hourly_usage_add(run: TaskRun) -> None:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(values)}) VALUES "
             f"({', '.join(['%s'] * len(params))}) "
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sums}",
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {additions}",
             params,
         )
 
@@ -485,7 +496,7 @@ def run_record(
                 known._result_cache = run_files
                 known._prefetch_done = True  # type: ignore[attr-defined]
                 run._prefetched_objects_cache = {"files": known}  # type: ignore[attr-defined]
-            hourly_usage_add(run)
+            usage_add(run)
             task_mark_run(task=task, at=run.created)
             transaction.on_commit(lambda: forwarding.enqueue(run), robust=True)
     except Exception:

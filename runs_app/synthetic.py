@@ -1,9 +1,9 @@
 """Synthetic run history in bulk, for benchmarks only.
 
 `synthetic_runs_create` writes N runs over a project's new tasks with plain
-bulk inserts, and their hourly rollups summed in Python and inserted once at
-the end: a million runs take a minute or two instead of the hours a million
-upserts would. The rollups equal what the run path's upsert would have made
+bulk inserts, and their hourly and daily rollups summed in Python and inserted
+once at the end: a million runs take a minute or two instead of the hours two
+million upserts would. The rollups equal what the run path's upserts would make
 (the same sums, the same latency buckets), so reports read them as they read
 real ones. Never used by the product itself.
 """
@@ -20,7 +20,14 @@ from django.utils import timezone
 
 from rightbrain.orgs.models import Project, User
 from runs_app import latency
-from runs_app.models import NO_GROUP, HourlyUsage, ReportingGroup, TaskRun
+from runs_app.models import (
+    NO_GROUP,
+    DailyUsage,
+    HourlyUsage,
+    ReportingGroup,
+    TaskRun,
+    UsageSums,
+)
 from runs_app.services import reporting_group_for
 from tasks_app.models import LLMModel, Task, TaskRevision
 from tasks_app.services import (
@@ -50,6 +57,18 @@ class _Rollup:
     llm_seconds: float = 0.0
     processor_seconds: float = 0.0
     histogram: list[int] = field(default_factory=lambda: [0] * latency.BUCKETS)
+
+    def add(self, other: _Rollup) -> None:
+        self.runs += other.runs
+        self.errors += other.errors
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.credits += other.credits
+        self.llm_seconds += other.llm_seconds
+        self.processor_seconds += other.processor_seconds
+        self.histogram = [
+            a + b for a, b in zip(self.histogram, other.histogram, strict=True)
+        ]
 
 
 def _tasks_create(
@@ -124,7 +143,14 @@ def synthetic_runs_create(
         TaskRun.objects.bulk_create(chunk, batch_size=batch_size)
         written += len(chunk)
     HourlyUsage.objects.bulk_create(
-        (_rollup_row(key, rollup) for key, rollup in rollups.items()),
+        (_rollup_row(HourlyUsage, key, rollup) for key, rollup in rollups.items()),
+        batch_size=batch_size,
+    )
+    DailyUsage.objects.bulk_create(
+        (
+            _rollup_row(DailyUsage, key, rollup)
+            for key, rollup in _by_day(rollups).items()
+        ),
         batch_size=batch_size,
     )
     for task, _revisions in made:
@@ -189,14 +215,23 @@ def _add(rollups: dict[tuple, _Rollup], run: TaskRun) -> None:
         rollup.histogram[latency.bucket_of(run.llm_call_timing)] += 1
 
 
-def _rollup_row(key: tuple, rollup: _Rollup) -> HourlyUsage:
-    task_id, revision_id, group_key, model_id, hour = key
-    return HourlyUsage(
+def _by_day(hours: dict[tuple, _Rollup]) -> dict[tuple, _Rollup]:
+    """The hourly sums added up per UTC day (the hours are UTC already)."""
+    days: dict[tuple, _Rollup] = {}
+    for (*key, hour), rollup in hours.items():
+        day_key = (*key, hour.replace(hour=0))
+        days.setdefault(day_key, _Rollup()).add(rollup)
+    return days
+
+
+def _rollup_row[Row: UsageSums](model: type[Row], key: tuple, rollup: _Rollup) -> Row:
+    task_id, revision_id, group_key, model_id, period = key
+    return model(
         task_id=task_id,
         task_revision_id=revision_id,
         reporting_group_key=group_key,
         llm_model_id=model_id,
-        hour=hour,
+        **{"hour" if model is HourlyUsage else "day": period},
         runs=rollup.runs,
         errors=rollup.errors,
         input_tokens=rollup.input_tokens,

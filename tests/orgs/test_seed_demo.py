@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rightbrain.orgs.models import ApiKey, Membership, Organization, Project, User
+from runs_app.credits import credits_for
 from runs_app.demo_history import DEMO_TASKS, demo_tasks_create
 from runs_app.models import HourlyUsage, ReportingGroup, TaskRun
 from tasks_app.gallery import template_named
@@ -140,15 +141,23 @@ def _assert_same_totals(runs: dict, rollup: dict) -> None:
 
 
 @pytest.mark.django_db
-def test_seed_demo_adds_gallery_tasks_on_the_demo_model():
+def test_seed_demo_adds_gallery_tasks_that_run_on_the_demo_model():
     result = json.loads(_seed("--json"))
 
     tasks = Task.objects.filter(project_id=result["project_id"])
     assert set(tasks.values_list("name", flat=True)) == _demo_names()
     demo = LLMModel.objects.get(name="rightbrain-demo")
-    for task in tasks:
-        assert {entry.task_revision.llm_model for entry in _active(task)} == {demo}
     sentiment = tasks.get(name="Sentiment Analyser")
+    for task in tasks.exclude(pk=sentiment.pk):
+        assert {entry.task_revision.llm_model for entry in _active(task)} == {demo}
+    # The A/B test: the demo model against a priced model that falls back to it.
+    first, second = (entry.task_revision for entry in _active(sentiment))
+    assert (first.llm_model, first.fallback_llm_model) == (demo, None)
+    assert second.llm_model.name == "claude-sonnet-4-5-20250929"
+    assert second.llm_model.input_price_per_mtok > 0
+    assert second.fallback_llm_model == demo
+    assert "simulated" in second.annotation
+    assert "ANTHROPIC_API_KEY" in second.annotation
     assert sorted(entry.weight for entry in _active(sentiment)) == [
         Decimal("0.5"),
         Decimal("0.5"),
@@ -156,9 +165,67 @@ def test_seed_demo_adds_gallery_tasks_on_the_demo_model():
 
 
 def _active(task):
-    return ActiveRevision.objects.filter(task=task).select_related(
-        "task_revision__llm_model"
+    return (
+        ActiveRevision.objects.filter(task=task)
+        .select_related("task_revision__llm_model", "task_revision__fallback_llm_model")
+        .order_by("task_revision__created")
     )
+
+
+@pytest.mark.django_db
+def test_seed_demo_charges_list_price_only_for_the_priced_revision():
+    _seed()
+
+    sentiment = Task.objects.get(name="Sentiment Analyser")
+    demo_runs = TaskRun.objects.filter(llm_model__name="rightbrain-demo")
+    priced_runs = TaskRun.objects.filter(task=sentiment).exclude(
+        llm_model__name="rightbrain-demo"
+    )
+    assert set(demo_runs.values_list("charged_credits", flat=True)) == {Decimal("0.00")}
+    assert priced_runs.filter(is_error=False).count() > 20
+    for run in priced_runs.filter(is_error=False).select_related("llm_model"):
+        assert run.charged_credits == credits_for(
+            model=run.llm_model,
+            input_tokens=run.input_tokens,
+            output_tokens=run.output_tokens,
+        )
+        assert run.charged_credits > 0
+    # Only runs after the A/B split went to the priced revision.
+    first_priced = priced_runs.aggregate(first=Min("created"))["first"]
+    assert first_priced > timezone.now() - timedelta(days=13)
+
+
+@pytest.mark.django_db
+def test_seed_demo_says_which_history_is_charged_at_list_price():
+    output = _seed()
+
+    line = next(line for line in output.splitlines() if "Credits:" in line)
+    assert "Sentiment Analyser" in line
+    assert "Claude Sonnet 4.5" in line
+    assert "simulated" in line
+
+
+@pytest.mark.django_db
+def test_the_priced_demo_revision_falls_back_to_the_demo_model_without_a_key(
+    monkeypatch,
+):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    result = json.loads(_seed("--json"))
+    sentiment = Task.objects.get(name="Sentiment Analyser")
+    priced = list(_active(sentiment))[1].task_revision
+    base = f"/api/v1/org/{result['org_id']}/project/{result['project_id']}"
+
+    response = ApiClient(result["api_key"], base).post(
+        f"/task/{sentiment.pk}/run?revision_id={priced.pk}",
+        {"task_input": {"customer_review": "Lovely kettle."}},
+    )
+
+    assert response.status_code == 200, response.json()
+    run = response.json()
+    assert run["task_revision_id"] == str(priced.pk)
+    assert run["used_fallback_model"] is True
+    assert run["charged_credits"] == "0.00"
+    assert "ANTHROPIC_API_KEY" in run["primary_failure_reason"]
 
 
 @pytest.mark.django_db

@@ -18,6 +18,8 @@ from tests.runs_app.usage_data import (
     split_traffic,
 )
 
+# The 24 hours of "24h": this hour and the 23 before it.
+DAY_SPAN = timedelta(hours=23, minutes=59)
 CHART_IDS = (
     "usage-runs-chart",
     "usage-tokens-chart",
@@ -163,24 +165,49 @@ def test_top_tasks_by_credits_and_by_errors(as_user, personas, usage):
 
 
 @pytest.mark.parametrize("runs_per_step", [1, 8])
+@pytest.mark.parametrize("range_", ["24h", "7d", "30d", "odd hours"])
 def test_the_usage_page_reads_a_fixed_number_of_queries(
-    as_user, personas, llm, django_assert_num_queries, runs_per_step
+    as_user, personas, llm, django_assert_num_queries, runs_per_step, range_
 ):
-    task = make_task(project=personas.project, user=personas.owner, model=llm.plain)
-    revision = task.revisions.get()
+    tasks = [
+        make_task(
+            project=personas.project,
+            user=personas.owner,
+            model=llm.plain,
+            name=f"Task {number}",
+        )
+        for number in range(runs_per_step // 4 + 1)
+    ]
     now = timezone.now()
-    for hours in range(0, 24 * 6, 3):
-        for _ in range(runs_per_step):
-            record_run(task, revision, at=now - timedelta(hours=hours))
+    moments = [now - timedelta(hours=hours) for hours in range(0, 24 * 6, 3)]
+    for task in tasks:
+        for moment in moments:
+            for _ in range(runs_per_step):
+                record_run(task, task.revisions.get(), at=moment)
     client = as_user("owner")
-    url = _project_url(personas)
+    if range_ == "odd hours":
+        # Whole days read from the daily rows, the hours around them from
+        # the hourly ones: still one query.
+        start = now - timedelta(days=4, hours=5)
+        params = {"range": "custom", "start": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        first_hour = start.replace(minute=0, second=0, microsecond=0)
+        expected = sum(1 for moment in moments if moment >= first_hour)
+    else:
+        params = {"range": range_}
+        expected = sum(
+            1 for moment in moments if range_ != "24h" or moment > now - DAY_SPAN
+        )
+    url = _project_url(personas, **params)
     client.get(url)  # remembers the project in the session
     # session, user, project with role, the switcher's memberships and their
     # projects, tasks, the caller's grants on them, reporting groups, each
     # task's sums, the sums per bucket
     with django_assert_num_queries(10):
         response = client.get(url)
-    assert _runs_in(_figure(response, "usage-runs-chart")) == 48 * runs_per_step
+    assert response.status_code == 200
+    assert _runs_in(_figure(response, "usage-runs-chart")) == (
+        expected * runs_per_step * len(tasks)
+    )
 
 
 def test_people_outside_the_project_get_404_and_strangers_the_login(

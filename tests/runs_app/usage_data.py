@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from rightbrain.orgs.models import Project, User
 from runs_app.models import ReportingGroup, TaskRun
-from runs_app.services import hourly_usage_add, reporting_group_for
+from runs_app.services import reporting_group_for, usage_add
 from tasks_app.models import LLMModel, Task, TaskRevision
 from tasks_app.services import (
     RevisionSpec,
@@ -92,5 +92,5 @@ def record_run(
         charged_credits=None if credits is None else Decimal(credits),
         created=at,
     )
-    hourly_usage_add(run)
+    usage_add(run)
     return run

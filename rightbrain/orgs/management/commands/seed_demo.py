@@ -26,6 +26,7 @@ from runs_app.demo_history import (
     HISTORY_DAYS,
     demo_model,
     demo_tasks_create,
+    priced_demo_revisions,
 )
 from tasks_app.gallery import template_named
 from tasks_app.models import Task
@@ -138,6 +139,12 @@ class Command(BaseCommand):
             )
         elif has_demo_model:
             lines.append("  Demo tasks: already there; none added")
+        for task_name, alias in priced_demo_revisions(project=project):
+            lines.append(
+                f"  Credits:    the demo model is free; one revision of {task_name} "
+                f"runs on {alias} (the demo model as fallback), and its simulated "
+                f"history is charged at {alias}'s list price"
+            )
         task = _first_demo_task(project)
         if task is not None:
             url = (
