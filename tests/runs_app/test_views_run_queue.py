@@ -9,10 +9,11 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from runs_app.models import HourlyUsage, TaskRun
+from runs_app.models import DailyUsage, HourlyUsage, TaskRun
 from runs_app.services import run_complete_queued
 from tasks_app.catalogue import catalogue_sync
 from tasks_app.models import LLMModel, Task
@@ -204,17 +205,20 @@ def _rollup(task, *, hours_ago: int, runs: int, errors: int = 0):
     hour = (timezone.now() - timedelta(hours=hours_ago)).replace(
         minute=0, second=0, microsecond=0
     )
-    HourlyUsage.objects.create(
-        task=task,
-        task_revision=revision,
-        llm_model=revision.llm_model,
-        hour=hour,
-        runs=runs,
-        errors=errors,
-        input_tokens=100 * runs,
-        output_tokens=10 * runs,
-        credits=runs,
-        llm_seconds=0.5 * runs,
+    key = {"task": task, "task_revision": revision, "llm_model": revision.llm_model}
+    sums = {
+        "runs": runs,
+        "errors": errors,
+        "input_tokens": 100 * runs,
+        "output_tokens": 10 * runs,
+        "credits": runs,
+        "llm_seconds": 0.5 * runs,
+    }
+    # Both rollups, as a run writes them (reports read whole days from the daily one).
+    HourlyUsage.objects.create(hour=hour, **key, **sums)
+    day, _new = DailyUsage.objects.get_or_create(day=hour.replace(hour=0), **key)
+    DailyUsage.objects.filter(pk=day.pk).update(
+        **{name: F(name) + value for name, value in sums.items()}
     )
 
 
