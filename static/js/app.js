@@ -14,6 +14,8 @@
  *   [data-copy]               copies its text (or the value of data-copy, if given)
  *   select[data-autosubmit]   submits its form on change via requestSubmit(), so htmx
  *                             sees the submit event
+ *   input[data-image-input]   shows the chosen JPEG/PNG images in the
+ *                             [data-image-previews] box of its .field
  *   details.menu              one open at a time; closes on outside click or Escape
  *   htmx requests             the requesting element gets aria-busy="true"
  */
@@ -243,6 +245,24 @@
       var submitEvent = new Event("submit", { bubbles: true, cancelable: true });
       if (form.dispatchEvent(submitEvent)) form.submit();
     }
+  });
+
+  /* Image previews ------------------------------------------------------------ */
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!(input instanceof HTMLInputElement) || !input.matches("[data-image-input]")) return;
+    var box = input.closest(".field") && input.closest(".field").querySelector("[data-image-previews]");
+    if (!box) return;
+    box.replaceChildren();
+    Array.prototype.forEach.call(input.files, function (file) {
+      if (!/^image\/(jpeg|png)$/.test(file.type)) return;
+      var img = document.createElement("img");
+      img.alt = file.name;
+      img.src = URL.createObjectURL(file);
+      img.addEventListener("load", function () { URL.revokeObjectURL(img.src); });
+      box.appendChild(img);
+    });
   });
 
   /* htmx busy state --------------------------------------------------------- */

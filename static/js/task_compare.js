@@ -8,7 +8,6 @@
  *                            disabled until data-min..data-max revisions are chosen
  *                            and every shown [data-required] field has a value;
  *                            Ctrl+Enter (⌘↩) runs
- *   [data-image-input]       previews of the chosen images
  *
  * The server checks everything again; this only spares a pointless round trip.
  */
@@ -55,20 +54,6 @@
     });
   }
 
-  function previews(input) {
-    var box = input.closest(".field").querySelector("[data-image-previews]");
-    if (!box) return;
-    box.replaceChildren();
-    Array.prototype.forEach.call(input.files, function (file) {
-      if (!/^image\/(jpeg|png)$/.test(file.type)) return;
-      var img = document.createElement("img");
-      img.alt = file.name;
-      img.src = URL.createObjectURL(file);
-      img.addEventListener("load", function () { URL.revokeObjectURL(img.src); });
-      box.appendChild(img);
-    });
-  }
-
   function setUp(root) {
     var scope = root && root.querySelectorAll ? root : document;
     if (scope.matches && scope.matches("[data-compare-form]")) update(scope);
@@ -87,7 +72,6 @@
       var target = event.target instanceof Element ? event.target : null;
       var form = target && target.closest("[data-compare-form]");
       if (!form) return;
-      if (target.matches("[data-image-input]") && type === "change") previews(target);
       update(form);
     });
   });

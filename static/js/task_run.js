@@ -2,7 +2,6 @@
  *
  *   [data-run-form]     Run is disabled until every [data-required] field has a
  *                       value; Ctrl+Enter (⌘↩ on a Mac) runs from anywhere in it
- *   [data-image-input]  shows previews of the chosen images beside it
  *   [data-prompt-editor] once its prompts or format are edited, the
  *                       [data-promote] box (Save as revision) is marked dirty
  *                       and its button disabled: it saves the test revision
@@ -25,20 +24,6 @@
   function update(form) {
     var button = form.querySelector("[data-run-button]");
     if (button) button.disabled = !ready(form) || form.classList.contains("htmx-request");
-  }
-
-  function previews(input) {
-    var box = input.closest(".field").querySelector("[data-image-previews]");
-    if (!box) return;
-    box.replaceChildren();
-    Array.prototype.forEach.call(input.files, function (file) {
-      if (!/^image\/(jpeg|png)$/.test(file.type)) return;
-      var img = document.createElement("img");
-      img.alt = file.name;
-      img.src = URL.createObjectURL(file);
-      img.addEventListener("load", function () { URL.revokeObjectURL(img.src); });
-      box.appendChild(img);
-    });
   }
 
   function setUp(root) {
@@ -68,7 +53,6 @@
       var form = target && (target.form || target.closest("[data-run-form]"));
       if (form && !form.matches("[data-run-form]")) form = null;
       if (!form) return;
-      if (target.matches("[data-image-input]") && type === "change") previews(target);
       update(form);
     });
   });
