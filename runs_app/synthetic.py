@@ -11,7 +11,6 @@ real ones. Never used by the product itself.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -28,6 +27,7 @@ from runs_app.models import (
     TaskRun,
     UsageSums,
 )
+from runs_app.reports import Totals
 from runs_app.services import reporting_group_for
 from tasks_app.models import LLMModel, Task, TaskRevision
 from tasks_app.services import (
@@ -45,30 +45,6 @@ GROUPS = ("web-shop", "mobile-app", "partner-api", None)
 INPUT_CREDITS = Decimal("0.003")
 OUTPUT_CREDITS = Decimal("0.015")
 _CENTS = Decimal("0.01")
-
-
-@dataclass
-class _Rollup:
-    runs: int = 0
-    errors: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    credits: Decimal = Decimal(0)
-    llm_seconds: float = 0.0
-    processor_seconds: float = 0.0
-    histogram: list[int] = field(default_factory=lambda: [0] * latency.BUCKETS)
-
-    def add(self, other: _Rollup) -> None:
-        self.runs += other.runs
-        self.errors += other.errors
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.credits += other.credits
-        self.llm_seconds += other.llm_seconds
-        self.processor_seconds += other.processor_seconds
-        self.histogram = [
-            a + b for a, b in zip(self.histogram, other.histogram, strict=True)
-        ]
 
 
 def _tasks_create(
@@ -123,7 +99,7 @@ def synthetic_runs_create(
     ]
     rng = random.Random(seed)
     span = (now - start).total_seconds()
-    rollups: dict[tuple, _Rollup] = {}
+    rollups: dict[tuple, Totals] = {}
     written = 0
     while written < runs:
         chunk = []
@@ -193,7 +169,7 @@ def _run(
     )
 
 
-def _add(rollups: dict[tuple, _Rollup], run: TaskRun) -> None:
+def _add(rollups: dict[tuple, Totals], run: TaskRun) -> None:
     key = (
         run.task_id,
         run.task_revision_id,
@@ -203,7 +179,7 @@ def _add(rollups: dict[tuple, _Rollup], run: TaskRun) -> None:
     )
     rollup = rollups.get(key)
     if rollup is None:
-        rollup = rollups[key] = _Rollup()
+        rollup = rollups[key] = Totals()
     rollup.runs += 1
     rollup.errors += int(run.is_error)
     rollup.input_tokens += run.input_tokens
@@ -215,16 +191,16 @@ def _add(rollups: dict[tuple, _Rollup], run: TaskRun) -> None:
         rollup.histogram[latency.bucket_of(run.llm_call_timing)] += 1
 
 
-def _by_day(hours: dict[tuple, _Rollup]) -> dict[tuple, _Rollup]:
+def _by_day(hours: dict[tuple, Totals]) -> dict[tuple, Totals]:
     """The hourly sums added up per UTC day (the hours are UTC already)."""
-    days: dict[tuple, _Rollup] = {}
+    days: dict[tuple, Totals] = {}
     for (*key, hour), rollup in hours.items():
         day_key = (*key, hour.replace(hour=0))
-        days.setdefault(day_key, _Rollup()).add(rollup)
+        days.setdefault(day_key, Totals()).add(rollup)
     return days
 
 
-def _rollup_row[Row: UsageSums](model: type[Row], key: tuple, rollup: _Rollup) -> Row:
+def _rollup_row[Row: UsageSums](model: type[Row], key: tuple, rollup: Totals) -> Row:
     task_id, revision_id, group_key, model_id, period = key
     return model(
         task_id=task_id,
