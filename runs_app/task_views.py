@@ -330,7 +330,9 @@ def task_run(request: AuthedRequest, project_id: UUID, task_id: UUID) -> HttpRes
     target = request.htmx.target if request.htmx else None
     if target == "run-usage":
         return render(request, f"{RUN}#usage", _usage_context(request, access))
-    run = _visible_run(request, access, request.GET.get("run", ""))
+    # `?id=` is the spec's name for it (dashboard.md §11); our links say `?run=`.
+    run_id = request.GET.get("run") or request.GET.get("id", "")
+    run = _visible_run(request, access, run_id)
     if target == "run-result":
         return _poll(request, access, run)
     if target == "run-history":

@@ -132,6 +132,11 @@ def test_history_shows_only_runs_the_user_may_see_and_reloads_a_run(
     assert ">\nMine</textarea>" in reloaded.text
     hidden = as_user("viewer").get(f"{_url(personas, task)}?run={owners_run.pk}")
     assert "Great toaster" not in hidden.text
+    # The spec's link form, ?id=, loads the run too (and hides it alike).
+    by_id = as_user("viewer").get(f"{_url(personas, task)}?id={viewers_run.pk}")
+    assert ">\nMine</textarea>" in by_id.text
+    hidden = as_user("viewer").get(f"{_url(personas, task)}?id={owners_run.pk}")
+    assert "Great toaster" not in hidden.text
 
 
 def test_outsiders_get_404(personas, as_user, task):
