@@ -189,6 +189,18 @@ def llm(db) -> Models:
     )
 
 
+@pytest.fixture(autouse=True)
+def _celery_in_process():
+    # Tasks run in the calling process, as in the embedded set-up, even when
+    # REDIS_URL names a broker (CI): no worker consumes it during tests. Tests
+    # of queueing use `broker` (an in-memory transport, their own worker).
+    conf = celery_app.conf
+    saved = conf.task_always_eager
+    conf.task_always_eager = True
+    yield
+    conf.task_always_eager = saved
+
+
 @pytest.fixture
 def broker():
     """`broker("memory://")` points Celery at another broker for one test,

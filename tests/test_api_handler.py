@@ -8,6 +8,8 @@ import threading
 import httpx
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.db.models.signals import post_save
 
 from rightbrain import blocking
@@ -28,7 +30,15 @@ def _request(method: str, path: str, **kwargs) -> httpx.Response:
         ) as client:
             return await client.request(method, path, **kwargs)
 
-    return async_to_sync(send)()
+    # As Django's test client does: a request must not close the test's
+    # connection, which holds the test's transaction.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        return async_to_sync(send)()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def _demo_task(project, user):
