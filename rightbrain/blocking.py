@@ -45,13 +45,15 @@ def blocking(function: Callable[..., Any]) -> Callable[..., Any]:
 
     in_request_thread = sync_to_async(released)
 
+    @functools.cache
+    def in_database_threads(threads: ThreadPoolExecutor) -> Callable[..., Any]:
+        return sync_to_async(released, thread_sensitive=False, executor=threads)
+
     @functools.wraps(function)
     async def run(*args: Any, **kwargs: Any) -> Any:
         threads = _database_threads() if served_lean.get() else None
         if threads is None:
             return await in_request_thread(*args, **kwargs)
-        return await sync_to_async(released, thread_sensitive=False, executor=threads)(
-            *args, **kwargs
-        )
+        return await in_database_threads(threads)(*args, **kwargs)
 
     return run
