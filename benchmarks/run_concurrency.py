@@ -23,43 +23,54 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import httpx  # noqa: E402
-from run_harness import Provider, Server, drop_database, fresh_database, seed  # noqa: E402
+from run_harness import (  # noqa: E402
+    Connection,
+    Provider,
+    Server,
+    drop_database,
+    fresh_database,
+    run_loop,
+    seed,
+)
 
 
 async def _load(server: Server, ids: dict, clients: int, seconds: float):
     path = f"/api/v1/org/{ids['org']}/project/{ids['project']}/task/{ids['task']}/run"
+    headers = {"Authorization": f"Bearer {ids['key']}"}
     latencies: list[float] = []
     errors: list[str] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=server.url,
-        headers={"Authorization": f"Bearer {ids['key']}"},
-        limits=limits,
-        timeout=60,
-    ) as client:
-        # One call first, so start-up costs (importing litellm) are not counted.
-        await client.post(path, json={"task_input": {"review": "warm"}})
-        deadline = time.monotonic() + seconds
 
-        async def caller(n: int) -> None:
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                try:
-                    response = await client.post(
-                        path, json={"task_input": {"review": f"client {n}"}}
-                    )
-                    if response.status_code != 200:
-                        errors.append(f"{response.status_code} {response.text[:120]}")
-                        continue
-                except httpx.HTTPError as error:
-                    errors.append(repr(error))
-                    continue
-                latencies.append((time.perf_counter() - started) * 1000)
+    # A few calls on separate connections first, so every worker has imported
+    # litellm and warmed its caches before the clock starts.
+    async def warm() -> None:
+        connection = Connection(server.url, headers)
+        for _ in range(3):
+            await connection.post(path, {"task_input": {"review": "warm"}})
+        connection.close()
 
-        started = time.monotonic()
-        await asyncio.gather(*(caller(n) for n in range(clients)))
-        elapsed = time.monotonic() - started
+    await asyncio.gather(*(warm() for _ in range(20)))
+    deadline = time.monotonic() + seconds
+
+    async def caller(n: int) -> None:
+        connection = Connection(server.url, headers)
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                status, body = await connection.post(
+                    path, {"task_input": {"review": f"client {n}"}}
+                )
+            except (OSError, asyncio.IncompleteReadError) as error:
+                errors.append(repr(error))
+                continue
+            if status != 200:
+                errors.append(f"{status} {body[:120]!r}")
+                continue
+            latencies.append((time.perf_counter() - started) * 1000)
+        connection.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(caller(n) for n in range(clients)))
+    elapsed = time.monotonic() - started
     return latencies, errors, elapsed
 
 
@@ -76,12 +87,13 @@ def main() -> None:
     try:
         ids = seed(provider.base_url)
         server = Server(workers=args.workers, pool=max(10, args.clients // 4))
-        latencies, errors, elapsed = asyncio.run(
+        latencies, errors, elapsed = run_loop(
             _load(server, ids, args.clients, args.seconds)
         )
     finally:
         if server:
             server.stop()
+        provider.stop()
         drop_database()
     latencies.sort()
     done = len(latencies)

@@ -10,9 +10,10 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -45,53 +46,126 @@ def free_port() -> int:
 
 
 class Provider:
-    """An asyncio HTTP/1.1 server (keep-alive) answering every POST with a
-    chat completion after `delay` seconds; thousands can wait at once."""
+    """An OpenAI-compatible provider in its own process (so its work does not
+    share a GIL with the load generator): every POST is answered with a chat
+    completion after `delay` seconds; thousands can wait at once."""
 
     def __init__(self, delay: float):
         self.delay = delay
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._body = json.dumps(REPLY).encode()
-        self._ready = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-        self._ready.wait()
-
-    def _serve(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        server = await asyncio.start_server(
-            self._client, "127.0.0.1", self.port, backlog=2048
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "provider", str(self.port), str(delay)]
         )
-        self._ready.set()
-        async with server:
-            await server.serve_forever()
+        _wait_for_port(self.port)
 
-    async def _client(self, reader, writer) -> None:
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+async def _provider_main(port: int, delay: float) -> None:
+    body = json.dumps(REPLY).encode()
+    reply = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+    async def client(reader, writer) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
+                length = _content_length(head)
                 if length:
                     await reader.readexactly(length)
-                if self.delay:
-                    await asyncio.sleep(self.delay)
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: "
-                    + str(len(self._body)).encode()
-                    + b"\r\n\r\n"
-                    + self._body
-                )
+                if delay:
+                    await asyncio.sleep(delay)
+                writer.write(reply)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
+
+    server = await asyncio.start_server(client, "127.0.0.1", port, backlog=4096)
+    async with server:
+        await server.serve_forever()
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            return int(line[15:])
+    return 0
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection posting JSON: the load generator's
+    client. It does the least a client can (write the request, read the
+    status, headers and body), so the machine's CPU goes to the server being
+    measured rather than to the benchmark; httpx spent ~9 ms per request here."""
+
+    def __init__(self, url: str, headers: dict[str, str]):
+        host_port = url.removeprefix("http://")
+        self.host, port = host_port.split(":")
+        self.port = int(port)
+        self.head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, payload: dict) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port
+            )
+        assert self.reader is not None
+        body = json.dumps(payload).encode()
+        self.writer.write(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.head}"
+                f"Content-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            + body
+        )
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            if b"chunked" in head.lower():
+                content = await self._chunks()
+            else:
+                content = await self.reader.readexactly(_content_length(head))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.close()
+            raise
+        if b"connection: close" in head.lower():
+            self.close()
+        return status, content
+
+    async def _chunks(self) -> bytes:
+        assert self.reader is not None
+        parts = []
+        while True:
+            size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+            parts.append(await self.reader.readexactly(size + 2))
+            if size == 0:
+                return b"".join(part[:-2] for part in parts)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
 
 def database_url() -> str:
@@ -196,15 +270,21 @@ class Server:
             cwd=ROOT,
             env=env,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("uvicorn did not start")
+        _wait_for_port(self.port)
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
+
+
+def run_loop[T](main: Coroutine[Any, Any, T]) -> T:
+    """`main` on uvloop when it is installed (uvicorn's event loop too)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["provider"]:
+    run_loop(_provider_main(int(sys.argv[2]), float(sys.argv[3])))
