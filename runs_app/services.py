@@ -283,7 +283,12 @@ def reporting_group_for(*, project: Project, name: str | None) -> ReportingGroup
 def usage_add(run: TaskRun) -> None:
     """Add the run to its hour's and its day's rollup rows (UTC): one UPSERT
     each, in the caller's transaction, its LLM latency counted as one more run
-    in its histogram bucket. SQLite and PostgreSQL alike."""
+    in its histogram bucket. SQLite and PostgreSQL alike.
+
+    Every run of a task in the same hour updates the same two rows, so
+    concurrent runs queue on their row locks until each commits. On
+    PostgreSQL both UPSERTs go in one statement (a data-modifying CTE): one
+    round trip fewer while the locks are held."""
     created = run.created.astimezone(UTC)
     hour = created.replace(minute=0, second=0, microsecond=0)
     sums: dict[str, Any] = {
@@ -303,13 +308,25 @@ def usage_add(run: TaskRun) -> None:
         "reporting_group_key": run.reporting_group_id or NO_GROUP,
         "llm_model_id": run.llm_model_id,
     }
-    _usage_upsert(HourlyUsage, key | {"hour": hour}, sums)
-    _usage_upsert(DailyUsage, key | {"day": hour.replace(hour=0)}, sums)
+    hourly_sql, hourly_params = _usage_upsert(HourlyUsage, key | {"hour": hour}, sums)
+    daily_sql, daily_params = _usage_upsert(
+        DailyUsage, key | {"day": hour.replace(hour=0)}, sums
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH hourly AS ({hourly_sql}) {daily_sql}",
+                [*hourly_params, *daily_params],
+            )
+        else:
+            cursor.execute(hourly_sql, hourly_params)
+            cursor.execute(daily_sql, daily_params)
 
 
 def _usage_upsert(
     model: type[UsageSums], key: dict[str, Any], sums: dict[str, Any]
-) -> None:
+) -> tuple[str, list[Any]]:
+    """The UPSERT adding `sums` to `model`'s row at `key`, and its parameters."""
     table = model._meta.db_table
     values = key | sums
     additions = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in sums)
@@ -319,13 +336,12 @@ def _usage_upsert(
         fields[name].get_db_prep_value(value, connection, prepared=False)
         for name, value in values.items()
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(values)}) VALUES "
-            f"({', '.join(['%s'] * len(params))}) "
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {additions}",
-            params,
-        )
+    sql = (
+        f"INSERT INTO {table} ({', '.join(values)}) VALUES "
+        f"({', '.join(['%s'] * len(params))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {additions}"
+    )
+    return sql, params
 
 
 @dataclass

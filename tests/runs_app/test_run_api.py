@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from runs_app.models import HourlyUsage, ReportingGroup, TaskRun
 from tests.helpers import ApiClient
@@ -294,6 +296,26 @@ def test_runs_roll_up_by_hour_in_the_same_transaction(run_task, fake_llm):
         15,
     )
     assert row.credits == sum(r.charged_credits for r in TaskRun.objects.all())
+
+
+def test_a_run_costs_the_same_few_queries_every_time(run_task, fake_llm):
+    """Three reads (credential, task, the caller's task grants) and the
+    writes: the run row and both rollups, in one statement on PostgreSQL."""
+    client, task = run_task()
+    for _ in range(2):  # the first run caches the active revisions
+        fake_llm.answer(GOOD)
+        assert _run(client, task).status_code == 200
+    for _ in range(2):
+        fake_llm.answer(GOOD)
+        with CaptureQueriesContext(connection) as queries:
+            assert _run(client, task).status_code == 200
+        statements = [query["sql"] for query in queries.captured_queries]
+        data = [sql for sql in statements if "SAVEPOINT" not in sql]
+        rollups = [sql for sql in data if "usage (" in sql]
+        assert len(rollups) == (1 if connection.vendor == "postgresql" else 2)
+        assert "runs_app_dailyusage" in " ".join(rollups)
+        assert "runs_app_hourlyusage" in " ".join(rollups)
+        assert len(data) == 4 + len(rollups), statements
 
 
 def test_a_viewer_may_run_but_an_outsider_may_not(run_task, fake_llm, api):
