@@ -30,13 +30,13 @@ from run_harness import (  # noqa: E402
     drop_database,
     fresh_database,
     run_loop,
+    run_request,
     seed,
 )
 
 
 async def _load(server: Server, ids: dict, clients: int, seconds: float):
-    path = f"/api/v1/org/{ids['org']}/project/{ids['project']}/task/{ids['task']}/run"
-    headers = {"Authorization": f"Bearer {ids['key']}"}
+    path, headers = run_request(ids)
     latencies: list[float] = []
     errors: list[str] = []
 

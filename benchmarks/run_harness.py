@@ -233,6 +233,12 @@ print(json.dumps({{"org": str(organization.pk), "project": str(project.pk),
     return json.loads(out.strip().splitlines()[-1])
 
 
+def run_request(ids: dict) -> tuple[str, dict[str, str]]:
+    """The seeded task's run path and the headers that authenticate with its key."""
+    path = f"/api/v1/org/{ids['org']}/project/{ids['project']}/task/{ids['task']}/run"
+    return path, {"Authorization": f"Bearer {ids['key']}"}
+
+
 class Server:
     """Rightbrain under uvicorn with DEBUG off, as deployed."""
 

@@ -29,6 +29,7 @@ from run_harness import (  # noqa: E402
     drop_database,
     fresh_database,
     run_loop,
+    run_request,
     seed,
 )
 
@@ -84,8 +85,8 @@ async def _direct(provider: Provider, rounds: int) -> list[float]:
 
 
 async def _through_rightbrain(server: Server, ids: dict, rounds: int) -> list[float]:
-    path = f"/api/v1/org/{ids['org']}/project/{ids['project']}/task/{ids['task']}/run"
-    connection = Connection(server.url, {"Authorization": f"Bearer {ids['key']}"})
+    path, headers = run_request(ids)
+    connection = Connection(server.url, headers)
     samples = []
     for n in range(rounds + 20):
         started = time.perf_counter()
