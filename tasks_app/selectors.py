@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from uuid import UUID
@@ -12,7 +13,7 @@ from django.db.models.functions import Coalesce
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.selectors import page_after
 from rightbrain.orgs.tokens import decrypt_secret
-from rightbrain.queries import one_or_none
+from rightbrain.queries import Precompiled
 from tasks_app.models import (
     ActiveRevision,
     ForwarderDelivery,
@@ -151,14 +152,56 @@ def with_list_details(tasks: QuerySet[Task]) -> QuerySet[Task]:
     )
 
 
+# Every request about one task (each run among them) reads the task and the
+# caller's grants on it with these two queries.
+_LIVE_TASK = Precompiled(
+    lambda task_id, project_id: (
+        Task.objects.filter(pk=task_id, project_id=project_id, deleted__isnull=True)
+        .select_related("project")
+        .order_by()[:1]
+    ),
+    "task_id",
+    "project_id",
+)
+
+
+@functools.cache
+def _grants_for_keys(key_count: int) -> Precompiled[TaskMember]:
+    """The query for a task's grants to `key_count` (subject type, id) pairs."""
+
+    def build(task_id: UUID, **subjects: UUID) -> QuerySet[TaskMember]:
+        match = Q()
+        for n in range(key_count):
+            match |= Q(
+                subject_type=subjects[f"type_{n}"], subject_id=subjects[f"id_{n}"]
+            )
+        return TaskMember.objects.filter(match, task_id=task_id)
+
+    subjects = [f"{part}_{n}" for n in range(key_count) for part in ("type", "id")]
+    return Precompiled(build, "task_id", *subjects)
+
+
 def task_for_access(
     *, project_id: UUID, task_id: UUID, grant_keys: set[tuple[str, str]] | None
 ) -> Task | None:
-    """A live task of the project with the caller's grants (two queries)."""
-    tasks = Task.objects.filter(
-        pk=task_id, project_id=project_id, deleted__isnull=True
-    ).select_related("project")
-    return one_or_none(_with_grants(tasks, grant_keys))
+    """A live task of the project with the caller's grants as `caller_grants`
+    (all its grants when `grant_keys` is None; two queries, one when no grant
+    can matter)."""
+    task = _LIVE_TASK.one_or_none(task_id=task_id, project_id=project_id)
+    if task is None:
+        return None
+    grants: list[TaskMember]
+    if grant_keys is None:
+        grants = list(TaskMember.objects.filter(task=task))
+    elif not grant_keys:
+        grants = []
+    else:
+        values: dict[str, Any] = {"task_id": task.pk}
+        for n, (subject_type, subject_id) in enumerate(sorted(grant_keys)):
+            values |= {f"type_{n}": subject_type, f"id_{n}": subject_id}
+        grants = _grants_for_keys(len(grant_keys)).rows(**values)
+    task.caller_grants = grants  # type: ignore[attr-defined]
+    return task
 
 
 def revision_of_task(*, task_id: UUID, revision_id: UUID) -> TaskRevision | None:

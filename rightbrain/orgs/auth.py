@@ -24,7 +24,7 @@ from rightbrain.orgs.models import ApiKey, Membership, OAuthClient, Project, Use
 from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.selectors import ProjectAccess
 from rightbrain.orgs.tokens import hash_token
-from rightbrain.queries import one_or_none
+from rightbrain.queries import Precompiled
 
 # OAuth tokens carry a prefix (rightbrain/orgs/oauth.py makes them) so that
 # resolving any other kind of token costs no OAuth query.
@@ -65,10 +65,9 @@ def register_bearer_resolver(resolver: BearerResolver) -> None:
         _resolvers.append(resolver)
 
 
-def api_key_principal(token: str) -> Principal | None:
-    if not token.startswith("rbk_"):
-        return None
-    key = one_or_none(
+# Every API request made with a key runs this query.
+_API_KEY_BY_HASH = Precompiled(
+    lambda key_hash: (
         ApiKey.objects.select_related("user", "project__organization")
         .annotate(
             member_role=Subquery(
@@ -78,8 +77,17 @@ def api_key_principal(token: str) -> Principal | None:
                 ).values("role")[:1]
             )
         )
-        .filter(key_hash=hash_token(token), revoked_at__isnull=True)
-    )
+        .filter(key_hash=key_hash, revoked_at__isnull=True)
+        .order_by()[:1]
+    ),
+    "key_hash",
+)
+
+
+def api_key_principal(token: str) -> Principal | None:
+    if not token.startswith("rbk_"):
+        return None
+    key = _API_KEY_BY_HASH.one_or_none(key_hash=hash_token(token))
     if key is None or not key.user.is_active:
         return None
     now = timezone.now()
