@@ -29,6 +29,8 @@ from run_harness import (  # noqa: E402
     Server,
     drop_database,
     fresh_database,
+    machine_busy_seconds,
+    process_cpu_seconds,
     run_loop,
     run_request,
     seed,
@@ -49,6 +51,7 @@ async def _load(server: Server, ids: dict, clients: int, seconds: float):
         connection.close()
 
     await asyncio.gather(*(warm() for _ in range(20)))
+    cpu_before = process_cpu_seconds(server.process.pid), machine_busy_seconds()
     deadline = time.monotonic() + seconds
 
     async def caller(n: int) -> None:
@@ -71,7 +74,11 @@ async def _load(server: Server, ids: dict, clients: int, seconds: float):
     started = time.monotonic()
     await asyncio.gather(*(caller(n) for n in range(clients)))
     elapsed = time.monotonic() - started
-    return latencies, errors, elapsed
+    cpu = (
+        process_cpu_seconds(server.process.pid) - cpu_before[0],
+        machine_busy_seconds() - cpu_before[1],
+    )
+    return latencies, errors, elapsed, cpu
 
 
 def main() -> None:
@@ -87,7 +94,7 @@ def main() -> None:
     try:
         ids = seed(provider.base_url)
         server = Server(workers=args.workers, pool=max(10, args.clients // 4))
-        latencies, errors, elapsed = run_loop(
+        latencies, errors, elapsed, (server_cpu, machine_cpu) = run_loop(
             _load(server, ids, args.clients, args.seconds)
         )
     finally:
@@ -107,6 +114,14 @@ def main() -> None:
         p50 = statistics.median(latencies)
         p99 = latencies[max(0, int(done * 0.99) - 1)]
         print(f"latency p50 {p50:7.0f} ms   p99 {p99:7.0f} ms")
+    if done:
+        # The runs are CPU-bound here: these say where a run's CPU goes.
+        print(
+            f"CPU per run {server_cpu / done * 1000:7.1f} ms in Rightbrain's "
+            f"workers, {machine_cpu / done * 1000:.1f} ms on the whole machine "
+            f"({machine_cpu / elapsed / (os.cpu_count() or 1):.0%} of "
+            f"{os.cpu_count()} cores busy)"
+        )
     for error in sorted(set(errors))[:5]:
         print("  e.g.", error)
 

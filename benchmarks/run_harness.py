@@ -283,6 +283,33 @@ class Server:
         self.process.wait(timeout=20)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children,
+    such as uvicorn and its workers (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        # After the command: state, ppid, ... utime (12th) and stime (13th).
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores have spent busy (not idle, not waiting on I/O)."""
+    with open("/proc/stat") as stat:
+        counters = [int(value) for value in stat.readline().split()[1:]]
+    idle, iowait = counters[3], counters[4]
+    return (sum(counters[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
 def run_loop[T](main: Coroutine[Any, Any, T]) -> T:
     """`main` on uvloop when it is installed (uvicorn's event loop too)."""
     try:

@@ -28,6 +28,7 @@ from run_harness import (  # noqa: E402
     Server,
     drop_database,
     fresh_database,
+    process_cpu_seconds,
     run_loop,
     run_request,
     seed,
@@ -52,11 +53,14 @@ def _summary(name: str, samples: list[float]) -> float:
     return median
 
 
-async def _direct(provider: Provider, rounds: int) -> list[float]:
+async def _direct(provider: Provider, rounds: int) -> tuple[list[float], float]:
+    """Each call's time, and the CPU time the calls took in this process."""
     import litellm
 
     samples = []
     for n in range(rounds + 20):
+        if n == 20:
+            cpu_started = time.process_time()
         started = time.perf_counter()
         await litellm.acompletion(
             model="openai/bench",
@@ -81,14 +85,19 @@ async def _direct(provider: Provider, rounds: int) -> list[float]:
         )
         if n >= 20:
             samples.append((time.perf_counter() - started) * 1000)
-    return samples
+    return samples, time.process_time() - cpu_started
 
 
-async def _through_rightbrain(server: Server, ids: dict, rounds: int) -> list[float]:
+async def _through_rightbrain(
+    server: Server, ids: dict, rounds: int
+) -> tuple[list[float], float]:
+    """Each run's time, and the CPU time the server took for them."""
     path, headers = run_request(ids)
     connection = Connection(server.url, headers)
     samples = []
     for n in range(rounds + 20):
+        if n == 20:
+            cpu_started = process_cpu_seconds(server.process.pid)
         started = time.perf_counter()
         status, body = await connection.post(
             path, {"task_input": {"review": f"great {n}"}}
@@ -98,7 +107,7 @@ async def _through_rightbrain(server: Server, ids: dict, rounds: int) -> list[fl
         if n >= 20:
             samples.append(elapsed)
     connection.close()
-    return samples
+    return samples, process_cpu_seconds(server.process.pid) - cpu_started
 
 
 def main() -> None:
@@ -111,14 +120,17 @@ def main() -> None:
     try:
         ids = seed(provider.base_url)
         server = Server(workers=1)
-        direct = _summary(
-            "litellm.acompletion, direct", run_loop(_direct(provider, args.rounds))
-        )
-        ours = _summary(
-            "POST …/run (uvicorn, PostgreSQL)",
-            run_loop(_through_rightbrain(server, ids, args.rounds)),
-        )
+        direct_samples, direct_cpu = run_loop(_direct(provider, args.rounds))
+        direct = _summary("litellm.acompletion, direct", direct_samples)
+        run_samples, run_cpu = run_loop(_through_rightbrain(server, ids, args.rounds))
+        ours = _summary("POST …/run (uvicorn, PostgreSQL)", run_samples)
         print(f"{'overhead (difference of medians)':<34} {ours - direct:7.2f} ms")
+        # What each costs in CPU: the direct call's in this process (the
+        # provider runs in its own), the run's in the server.
+        print(
+            f"{'CPU per call':<34} direct {direct_cpu / args.rounds * 1000:7.2f} ms"
+            f"   run {run_cpu / args.rounds * 1000:7.2f} ms (server)"
+        )
     finally:
         if server:
             server.stop()
