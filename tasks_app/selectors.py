@@ -182,20 +182,15 @@ def _grants_for_keys(key_count: int) -> Precompiled[TaskMember]:
 
 
 def task_for_access(
-    *, project_id: UUID, task_id: UUID, grant_keys: set[tuple[str, str]] | None
+    *, project_id: UUID, task_id: UUID, grant_keys: set[tuple[str, str]]
 ) -> Task | None:
-    """A live task of the project with the caller's grants as `caller_grants`
-    (all its grants when `grant_keys` is None; two queries, one when no grant
-    can matter)."""
+    """A live task of the project with the caller's grants to `grant_keys` as
+    `caller_grants` (two queries; one when no grant can matter)."""
     task = _LIVE_TASK.one_or_none(task_id=task_id, project_id=project_id)
     if task is None:
         return None
-    grants: list[TaskMember]
-    if grant_keys is None:
-        grants = list(TaskMember.objects.filter(task=task))
-    elif not grant_keys:
-        grants = []
-    else:
+    grants: list[TaskMember] = []
+    if grant_keys:
         values: dict[str, Any] = {"task_id": task.pk}
         for n, (subject_type, subject_id) in enumerate(sorted(grant_keys)):
             values |= {f"type_{n}": subject_type, f"id_{n}": subject_id}
