@@ -28,6 +28,7 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
 from rightbrain.errors import Invalid
+from rightbrain.spreadsheet import safe_csv_text
 from runs_app import files
 from runs_app.pdf import render_pdf
 from tasks_app import llm
@@ -133,7 +134,13 @@ def _from_text(modality: str, reply: llm.LLMReply) -> llm.LLMReply:
         return dataclasses.replace(
             reply,
             content=table,
-            files=(llm.GeneratedFile("output.csv", "text/csv", table.encode()),),
+            # The file is what people open in a spreadsheet: its cells must not
+            # run as formulas there (the model may repeat hostile input).
+            files=(
+                llm.GeneratedFile(
+                    "output.csv", "text/csv", safe_csv_text(table).encode()
+                ),
+            ),
         )
     if modality == Modality.PDF:
         document = render_pdf(reply.text)

@@ -27,6 +27,7 @@ from rightbrain.http import AuthedRequest
 from rightbrain.orgs.access import project_for_user
 from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import ProjectAccess, page_after
+from rightbrain.spreadsheet import safe_row
 from runs_app import charts, reports
 from runs_app.forms import RunFilterForm, UsageFilterForm
 from runs_app.models import ReportingGroup, TaskRun
@@ -317,25 +318,28 @@ def _csv_lines(runs: Any, tasks: dict[UUID, str]) -> Iterator[str]:
         email,
         reference,
     ) in rows.iterator(chunk_size=CSV_CHUNK):
+        # Task names, group names, e-mails and references are user text.
         yield writer.writerow(
-            [
-                created.isoformat().replace("+00:00", "Z"),
-                run_id,
-                task_id,
-                tasks.get(task_id, ""),
-                "test" if test else revision_id,
-                status,
-                "true" if is_error else "false",
-                group or "",
-                input_tokens,
-                output_tokens,
-                input_tokens + output_tokens,
-                "" if credits is None else f"{credits:.2f}",
-                "" if llm_seconds is None else llm_seconds,
-                "" if processor_seconds is None else processor_seconds,
-                email or "",
-                reference,
-            ]
+            safe_row(
+                [
+                    created.isoformat().replace("+00:00", "Z"),
+                    run_id,
+                    task_id,
+                    tasks.get(task_id, ""),
+                    "test" if test else revision_id,
+                    status,
+                    "true" if is_error else "false",
+                    group or "",
+                    input_tokens,
+                    output_tokens,
+                    input_tokens + output_tokens,
+                    "" if credits is None else f"{credits:.2f}",
+                    "" if llm_seconds is None else llm_seconds,
+                    "" if processor_seconds is None else processor_seconds,
+                    email or "",
+                    reference,
+                ]
+            )
         )
 
 

@@ -92,6 +92,19 @@ def test_a_csv_task_returns_the_table_and_a_text_csv_file(run_task, fake_llm):
     assert RunFile.objects.get().direction == RunFile.Direction.OUTPUT
 
 
+def test_a_csv_file_writes_cells_that_look_like_formulas_as_text(run_task, fake_llm):
+    client, task = run_task(output_modality="csv")
+    fake_llm.answer('name,link\nLake,"=HYPERLINK(""http://evil.example"",""x"")"\n')
+
+    run = _run(client, task).json()
+
+    [file] = run["files"]
+    assert _download(client, file) == (
+        b'name,link\nLake,"\'=HYPERLINK(""http://evil.example"",""x"")"\n',
+        "text/csv",
+    )
+
+
 def test_a_csv_reply_that_is_not_a_table_is_retried_then_an_error_run(
     run_task, fake_llm
 ):

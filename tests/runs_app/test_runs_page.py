@@ -265,3 +265,29 @@ def test_under_asgi_the_csv_export_streams_asynchronously(personas, llm):
     assert response.is_async
     rows = _csv_rows(b"".join(chunks).decode())
     assert [row["task_id"] for row in rows] == [str(task.pk)]
+
+
+def test_the_csv_export_writes_user_text_that_looks_like_a_formula_as_text(
+    as_user, personas, llm
+):
+    task = make_task(
+        project=personas.project,
+        user=personas.owner,
+        model=llm.plain,
+        name="-1-1 Reviews",
+    )
+    hostile = group(personas.project, "=cmd|' /C calc'!A0")
+    run = record_run(
+        task, task.revisions.get(), at=timezone.now(), reporting_group=hostile
+    )
+    TaskRun.objects.filter(pk=run.pk).update(
+        reference='=HYPERLINK("http://evil.example","Open")'
+    )
+    url = reverse("project_runs_csv", args=[personas.project.pk])
+    response = as_user("owner").get(url + f"?task={task.pk}")
+    [row] = _csv_rows(b"".join(response.streaming_content).decode())
+    assert row["task_name"] == "'-1-1 Reviews"
+    assert row["reporting_group"] == "'=cmd|' /C calc'!A0"
+    assert row["reference"] == '\'=HYPERLINK("http://evil.example","Open")'
+    # Numbers are still numbers.
+    assert row["total_tokens"] == "15"
