@@ -216,20 +216,18 @@ def _validate_rag(rag: Any) -> dict[str, Any] | None:
 
 
 def _forwarder_for_revision(
-    forwarder_id: UUID | None, *, project_id: UUID, missing: type[DomainError]
+    forwarder_id: UUID | None, *, project_id: UUID
 ) -> TaskForwarder | None:
+    """The project's forwarder. Another project's and an unknown id get the same
+    answer, so the reply never tells whether someone else's forwarder exists."""
     if forwarder_id is None:
         return None
-    forwarder = TaskForwarder.objects.filter(pk=forwarder_id).first()
+    forwarder = TaskForwarder.objects.filter(
+        pk=forwarder_id, project_id=project_id
+    ).first()
     if forwarder is None:
-        raise missing(
-            f"There is no task forwarder with id {forwarder_id}.",
-            field="task_forwarder_id",
-        )
-    if forwarder.project_id != project_id:
         raise Invalid(
-            f"Task forwarder {forwarder_id} belongs to another project; a revision "
-            "forwards only within its own project.",
+            f"This project has no task forwarder with id {forwarder_id}.",
             field="task_forwarder_id",
         )
     return forwarder
@@ -286,7 +284,7 @@ def _build_revision(
         if name in input_params and isinstance(text, str)
     }
     forwarder = _forwarder_for_revision(
-        spec.task_forwarder_id, project_id=task.project_id, missing=missing
+        spec.task_forwarder_id, project_id=task.project_id
     )
     return TaskRevision(
         task=task,
@@ -549,13 +547,15 @@ def _tags(
     ids: Iterable[UUID], *, project: Project, entity_type: str, field_name: str
 ) -> list[Tag]:
     ids = list(dict.fromkeys(ids))
-    found = {tag.pk: tag for tag in Tag.objects.filter(pk__in=ids)}
+    # Scoped in the query: another project's tag and an unknown id get the
+    # same answer, so the reply never tells whether someone else's tag exists.
+    found = {tag.pk: tag for tag in Tag.objects.filter(pk__in=ids, project=project)}
     for tag_id in ids:
         tag = found.get(tag_id)
         if tag is None:
-            raise NotFound(f"There is no tag with id {tag_id}.", field=field_name)
-        if tag.project_id != project.pk:
-            raise Invalid(f"Tag {tag_id} belongs to another project.", field=field_name)
+            raise Invalid(
+                f"This project has no tag with id {tag_id}.", field=field_name
+            )
         if tag.entity_type != entity_type:
             raise Invalid(
                 f"Tag {tag.name} is a {tag.get_entity_type_display().lower()} tag; "
@@ -591,18 +591,17 @@ def active_revisions_set(
             f"Weights must add up to 1 (these add up to {total.normalize()}).",
             field="active_revisions",
         )
+    # Scoped in the query: another task's revision and an unknown id get the
+    # same answer, so the reply never tells whether someone else's exists.
     revisions = {
-        revision.pk: revision for revision in TaskRevision.objects.filter(pk__in=ids)
+        revision.pk: revision
+        for revision in TaskRevision.objects.filter(pk__in=ids, task=task)
     }
     for revision_id in ids:
         revision = revisions.get(revision_id)
         if revision is None:
-            raise NotFound(
-                f"There is no revision with id {revision_id}.", field="active_revisions"
-            )
-        if revision.task_id != task.pk:
             raise Invalid(
-                f"Revision {revision_id} belongs to another task.",
+                f"This task has no revision with id {revision_id}.",
                 field="active_revisions",
             )
         if revision.test:

@@ -233,45 +233,34 @@ def _subject(task: Task, member: str) -> Subject:
     subject_object = {"type": subject_type, "id": str(subject_id)}
 
     def not_found() -> IAMFailure:
+        # An unknown id and one outside the task's organisation get the same
+        # answer, so the reply never tells whether another tenant's exists.
         return IAMFailure(
             404,
             "INVALID_MEMBER",
-            f"There is no {subject_type} with id {subject_id}.",
-            resource=_task_object(task.pk),
-            subject=subject_object,
-        )
-
-    def ineligible() -> IAMFailure:
-        return IAMFailure(
-            400,
-            "INVALID_MEMBER",
-            f"That {subject_type} is outside this task's organisation.",
+            f"This task's organisation has no {subject_type} with id {subject_id}.",
             resource=_task_object(task.pk),
             subject=subject_object,
         )
 
     org_size = Membership.objects.filter(organization_id=organization_id).count
     if subject_type == TaskMember.SubjectType.USER:
-        user = User.objects.filter(pk=subject_id).first()
+        user = User.objects.filter(
+            pk=subject_id, memberships__organization_id=organization_id
+        ).first()
         if user is None:
             raise not_found()
-        if not Membership.objects.filter(
-            user=user, organization_id=organization_id
-        ).exists():
-            raise ineligible()
         return Subject(subject_type, subject_id, user.name or user.email, 1)
     if subject_type == TaskMember.SubjectType.ORGANIZATION:
-        organization = Organization.objects.filter(pk=subject_id).first()
-        if organization is None:
+        if subject_id != organization_id:
             raise not_found()
-        if organization.pk != organization_id:
-            raise ineligible()
+        organization = Organization.objects.get(pk=organization_id)
         return Subject(subject_type, subject_id, organization.name, org_size())
-    project = Project.objects.filter(pk=subject_id).first()
+    project = Project.objects.filter(
+        pk=subject_id, organization_id=organization_id
+    ).first()
     if project is None:
         raise not_found()
-    if project.organization_id != organization_id:
-        raise ineligible()
     # Organisation roles reach every project, so a project stands for everyone
     # in its organisation.
     return Subject(subject_type, subject_id, project.name, org_size())

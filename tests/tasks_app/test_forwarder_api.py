@@ -169,15 +169,15 @@ def test_a_forwarder_a_revision_uses_cannot_be_deleted(api, new_task, forwarder)
     assert client.get(f"/task_forwarder/{forwarder['id']}").status_code == 404
 
 
-def test_an_unknown_forwarder_is_422_on_create_and_404_on_update(api, new_task):
-    # api.md §3.4: the seed lists no 404 for create.
+def test_an_unknown_forwarder_is_422_on_create_and_update(api, new_task):
+    # Answered like another project's forwarder (no existence oracle).
     client = api("editor")
     unknown = "01900000-0000-7000-8000-000000000000"
     created = client.post("/task", new_task(task_forwarder_id=unknown))
     assert created.status_code == 422
     task = client.post("/task", new_task()).json()
     updated = client.post(f"/task/{task['id']}", {"task_forwarder_id": unknown})
-    assert updated.status_code == 404
+    assert updated.status_code == 422
     assert updated.json()["detail"][0]["loc"] == ["body", "task_forwarder_id"]
 
 

@@ -92,7 +92,8 @@ def test_a_user_outside_the_organisation_cannot_be_granted(api, task, personas):
     response = _update(
         api("owner"), task, f"user:{personas.outsider.pk}", {"add": ["viewer"]}
     )
-    assert (response.status_code, response.json()["reason"]) == (400, "INVALID_MEMBER")
+    # Answered like an unknown user (no existence oracle).
+    assert (response.status_code, response.json()["reason"]) == (404, "INVALID_MEMBER")
     assert TaskMember.objects.count() == 1
 
 
