@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from rightbrain.api_common import error_body
+from rightbrain.api_common import error_body, iam_style
 from rightbrain.errors import DomainError
 from rightbrain.orgs.api import router as credentials_router
 from rightbrain.orgs.auth import BearerAuth
@@ -48,9 +48,7 @@ def error_response(
 
 
 def _is_iam_style(request: HttpRequest) -> bool:
-    # The IAM endpoints and the credit report answer a missing token with 403
-    # MISSING_AUTHENTICATION (api.md §1.2); everything else with 401.
-    return "/iam/" in request.path or request.path.endswith("/credit_report")
+    return iam_style(request.path)
 
 
 @api.exception_handler(AuthenticationError)

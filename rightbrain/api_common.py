@@ -98,6 +98,13 @@ ERROR_TYPES = {
 }
 
 
+def iam_style(path: str) -> bool:
+    """Whether `path` answers errors in the IAM shapes: the IAM endpoints and
+    the credit report answer a missing token with 403 MISSING_AUTHENTICATION
+    and malformed input with 422 HTTPValidationError (api.md §1.2)."""
+    return "/iam/" in path or path.endswith("/credit_report")
+
+
 def error_body(status: int, detail: Any, msg: str | None = None) -> dict[str, Any]:
     """An ErrorResponse body (api.md §1.4) for `status`."""
     body = {"detail": detail, "type": ERROR_TYPES.get(status, "server_error")}

@@ -6,7 +6,8 @@ logged-in user. Django's middleware stack still costs such a request a thread
 hop per synchronous middleware on the way in and out (sessions, CSRF, auth,
 messages, WhiteNoise), which is most of what an API call spends outside its
 view. This handler serves the same URLconf and views with only what an API
-response needs: the Host check and the security headers.
+response needs: the Host check, the security headers and the refusal of
+malformed input (`rightbrain.malformed_input`).
 
 A request it serves is marked `served_lean`; `rightbrain.blocking` then runs
 database sections on a pool of threads instead of the one shared thread, so
@@ -26,6 +27,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware.security import SecurityMiddleware
+
+from rightbrain.malformed_input import malformed_input_middleware
 
 API_PREFIX = "/api/v1/"
 RUN_PATH = re.compile(
@@ -56,7 +59,8 @@ class _HostAndSecurityHeaders:
 
 
 class ApiASGIHandler(ASGIHandler):
-    """An ASGIHandler whose middleware chain is `_HostAndSecurityHeaders`."""
+    """An ASGIHandler whose middleware chain is `_HostAndSecurityHeaders`, then
+    `malformed_input_middleware`."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         # What BaseHandler.load_middleware sets up, with no middleware listed.
@@ -66,8 +70,9 @@ class ApiASGIHandler(ASGIHandler):
         view = convert_exception_to_response(
             self._get_response_async  # type: ignore[attr-defined]
         )
+        checked = convert_exception_to_response(malformed_input_middleware(view))
         self._middleware_chain = convert_exception_to_response(
-            _HostAndSecurityHeaders(cast(GetResponse, view))
+            _HostAndSecurityHeaders(cast(GetResponse, checked))
         )
 
     async def __call__(self, scope, receive, send):  # noqa: ANN001

@@ -18,6 +18,7 @@ from schemathesis.checks import (
 
 from rightbrain.orgs.services import api_key_create
 from rightbrain.wsgi import application
+from tasks_app.catalogue import catalogue_sync
 from tasks_app.models import LLMModel
 from tasks_app.services import RevisionSpec, task_create
 
@@ -30,7 +31,11 @@ CHECKS = [
 
 
 @pytest.fixture
-def owner_key(personas) -> str:
+def owner_key(personas, settings) -> str:
+    # The assistant answers with the offline demo model (the catalogue's; a
+    # transactional test elsewhere may have flushed it) instead of a 503.
+    catalogue_sync()
+    settings.RB_ASSISTANT_MODEL = "rightbrain-demo"
     # Some real data for the generated requests to find.
     model = LLMModel.objects.create(
         provider="Test",
