@@ -15,8 +15,9 @@ trips over differently:
 
 `malformed_input_middleware` looks at the path, the query string, cookies, form
 fields and multipart parts (names and file names; a file's contents are its
-own business) and JSON bodies, and answers 400 before any view runs — with the
-API's error envelope under `/api/`, a short plain page elsewhere. It sits in
+own business) and JSON bodies, and answers before any view runs — 422 for a
+NUL or a surrogate, 400 for what cannot be read — with the API's error
+envelope under `/api/`, a short plain page elsewhere. It sits in
 `MIDDLEWARE` for the site and in the JSON API's own handler
 (`rightbrain.api_handler`), so both databases and both stacks behave the same.
 A body over `DATA_UPLOAD_MAX_MEMORY_SIZE` answers 413.
@@ -60,9 +61,13 @@ _BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 
 @dataclass(frozen=True)
 class Problem:
+    """What is wrong and where. As everywhere in the API (api.md §1.4), input
+    that cannot be read is a 400, a readable value that breaks a rule (a NUL
+    in a well-formed string) a 422."""
+
     loc: tuple[str | int, ...]
     msg: str
-    status: int = 400
+    status: int = 422
 
 
 class _Refused(Exception):
@@ -90,7 +95,7 @@ def _text_problem(text: str, loc: tuple[str | int, ...]) -> Problem | None:
     # Text that is itself JSON (a multipart task_input part, a JSON query
     # value) is parsed by the view behind us: bound its nesting too.
     if text.lstrip()[:1] in ("[", "{") and _too_deep(text.encode("utf-8")):
-        return Problem(loc, _too_deep_message())
+        return Problem(loc, _too_deep_message(), status=400)
     return None
 
 
@@ -122,17 +127,17 @@ def _json_value_problem(value: Any, loc: tuple[str | int, ...]) -> Problem | Non
 def _finite(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):
-        raise _Refused(Problem(("body",), "Numbers must be finite."))
+        raise _Refused(Problem(("body",), "Numbers must be finite.", status=400))
     return number
 
 
 def _non_json_constant(name: str) -> Any:
-    raise _Refused(Problem(("body",), f"{name} is not a JSON number."))
+    raise _Refused(Problem(("body",), f"{name} is not a JSON number.", status=400))
 
 
 def _json_body_problem(body: bytes) -> Problem | None:
     if _too_deep(body):
-        return Problem(("body",), _too_deep_message())
+        return Problem(("body",), _too_deep_message(), status=400)
     try:
         value = json.loads(body, parse_float=_finite, parse_constant=_non_json_constant)
     except _Refused as refused:
@@ -178,7 +183,7 @@ def problem_of(request: HttpRequest) -> Problem | None:
         MultiPartParserError,
         SuspiciousOperation,
     ) as error:
-        return Problem(("body",), f"The request could not be read: {error}")
+        return Problem(("body",), f"The request could not be read: {error}", status=400)
 
 
 def _problem_of(request: HttpRequest) -> Problem | None:
@@ -210,7 +215,7 @@ def refusal(request: HttpRequest, problem: Problem) -> HttpResponse:
                 "type": "value_error",
             }
         ]
-        if iam_style(request.path_info) and problem.status == 400:
+        if iam_style(request.path_info) and problem.status != 413:
             return JsonResponse({"detail": detail}, status=422)
         return JsonResponse(
             error_body(problem.status, detail, "The request is malformed."),

@@ -137,7 +137,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads a cookie, a form or a body: NUL bytes, unpaired
-    # surrogates and absurdly deep JSON answer 400 here, for every page.
+    # surrogates and absurdly deep JSON are refused here, for every page.
     "rightbrain.malformed_input.malformed_input_middleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

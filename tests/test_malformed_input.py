@@ -1,6 +1,7 @@
 """Malformed input is refused at the edge (rightbrain/malformed_input.py): NUL
-characters, unpaired surrogates, JSON nested too deep, NaN, bodies too large —
-400 (413 for size) in the API's envelope or as a plain page, nothing written."""
+characters, unpaired surrogates, JSON nested too deep, NaN, bodies too large.
+422 (400 for what cannot be read, 413 for size), in the API's envelope or as a
+plain page, and nothing is written."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def _run(client, project_base, task, body: str, headers):
     )
 
 
-def _assert_refused(response, loc: list[str], status: int = 400) -> None:
+def _assert_refused(response, loc: list[str], status: int) -> None:
     assert response.status_code == status, response.content
     body = response.json()
     assert body["type"] == "validation_error"
@@ -80,22 +81,22 @@ def _assert_refused(response, loc: list[str], status: int = 400) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "loc"),
+    ("body", "loc", "status"),
     [
-        ('{"task_input": {"text": "a\\u0000b"}}', ["body", "task_input", "text"]),
-        ('{"task_input": {"text": "a\\ud800b"}}', ["body", "task_input", "text"]),
-        ('{"task_input": {"a\\u0000": "x"}}', ["body", "task_input"]),
-        ('{"task_input": {"text": ' + _nested(10_000) + "}}", ["body"]),
-        (_nested(10_000), ["body"]),
-        ('{"task_input": {"text": NaN}}', ["body"]),
-        ('{"task_input": {"text": 1e999}}', ["body"]),
+        ('{"task_input": {"text": "a\\u0000b"}}', ["body", "task_input", "text"], 422),
+        ('{"task_input": {"text": "a\\ud800b"}}', ["body", "task_input", "text"], 422),
+        ('{"task_input": {"a\\u0000": "x"}}', ["body", "task_input"], 422),
+        ('{"task_input": {"text": ' + _nested(10_000) + "}}", ["body"], 400),
+        (_nested(10_000), ["body"], 400),
+        ('{"task_input": {"text": NaN}}', ["body"], 400),
+        ('{"task_input": {"text": 1e999}}', ["body"], 400),
     ],
 )
 def test_a_run_with_malformed_json_is_refused_and_nothing_is_written(
-    client, project_base, demo_task, owner_headers, body, loc
+    client, project_base, demo_task, owner_headers, body, loc, status
 ):
     response = _run(client, project_base, demo_task, body, owner_headers)
-    _assert_refused(response, loc)
+    _assert_refused(response, loc, status)
     assert not TaskRun.objects.exists()
 
 
@@ -113,7 +114,7 @@ def test_json_at_the_depth_limit_passes_and_one_deeper_is_refused(
     deeper = _run(
         client, project_base, demo_task, body(MAX_JSON_DEPTH + 1), owner_headers
     )
-    _assert_refused(deeper, ["body"])
+    _assert_refused(deeper, ["body"], 400)
     assert TaskRun.objects.count() == 1
 
 
@@ -136,15 +137,15 @@ def test_a_nul_in_a_task_field_is_refused_with_its_location(
         content_type="application/json",
         **owner_headers,
     )
-    _assert_refused(response, ["body", "name"])
+    _assert_refused(response, ["body", "name"], 422)
     assert not Task.objects.exists()
 
 
 def test_a_nul_in_the_query_or_the_path_is_refused(client, project_base, owner_headers):
     listed = client.get(f"{project_base}/task?name=a%00b", **owner_headers)
-    _assert_refused(listed, ["query", "name"])
+    _assert_refused(listed, ["query", "name"], 422)
     shared = client.get("/api/v1/share/a%00b")
-    _assert_refused(shared, ["path"])
+    _assert_refused(shared, ["path"], 422)
 
 
 def test_a_multipart_run_with_a_nul_or_deep_part_is_refused(
@@ -152,11 +153,11 @@ def test_a_multipart_run_with_a_nul_or_deep_part_is_refused(
 ):
     url = f"{project_base}/task/{demo_task.pk}/run"
     nul = client.post(url, {"task_input": '{"text": "a\u0000b"}'}, **owner_headers)
-    _assert_refused(nul, ["body", "task_input"])
+    _assert_refused(nul, ["body", "task_input"], 422)
     deep = client.post(
         url, {"task_input": '{"text": ' + _nested(10_000) + "}"}, **owner_headers
     )
-    _assert_refused(deep, ["body", "task_input"])
+    _assert_refused(deep, ["body", "task_input"], 400)
     assert not TaskRun.objects.exists()
 
 
@@ -167,7 +168,7 @@ def test_the_public_share_run_refuses_deep_json_without_a_login(client, demo_tas
         '{"task_input": {"text": ' + _nested(10_000) + "}}",
         content_type="application/json",
     )
-    _assert_refused(response, ["body"])
+    _assert_refused(response, ["body"], 400)
     assert not TaskRun.objects.exists()
 
 
@@ -214,17 +215,17 @@ def test_the_api_handler_refuses_malformed_input_too(
 # Pages ------------------------------------------------------------------------
 
 
-def test_pages_refuse_a_nul_in_the_query_with_a_plain_400(as_user, personas):
+def test_pages_refuse_a_nul_in_the_query_with_a_plain_page(as_user, personas):
     response = as_user("owner").get(
         f"/projects/{personas.project.pk}/templates?q=a%00b"
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert b"NUL characters are not allowed" in response.content
 
 
 def test_a_public_share_page_refuses_a_nul_in_its_address(client):
-    assert client.get("/s/a%00b").status_code == 400
+    assert client.get("/s/a%00b").status_code == 422
 
 
 def test_a_dashboard_form_with_a_nul_writes_nothing(as_user, personas):
@@ -232,10 +233,10 @@ def test_a_dashboard_form_with_a_nul_writes_nothing(as_user, personas):
         f"/projects/{personas.project.pk}/tasks/new",
         {"name": "Fine", "user_prompt": "Hello\u0000 {name}"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert not Task.objects.exists()
 
 
 def test_a_session_cookie_with_a_nul_is_refused(client):
     client.cookies["sessionid"] = "a\x00b"
-    assert client.get("/accounts/login/").status_code == 400
+    assert client.get("/accounts/login/").status_code == 422
