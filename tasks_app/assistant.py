@@ -30,6 +30,7 @@ from django.db.models import Q
 
 from rightbrain.errors import DomainError, Invalid
 from tasks_app import llm
+from tasks_app.limits import ASSISTANT_PROMPT_MAX_CHARS
 from tasks_app.models import LLMModel, Task
 from tasks_app.output_format import (
     FIELD_NAME,
@@ -42,7 +43,6 @@ from tasks_app.variables import detect_variables, render_prompt
 
 logger = logging.getLogger(__name__)
 
-MAX_PROMPT_CHARS = 20_000
 NAME_MAX_CHARS = 60
 DESCRIPTION_MAX_CHARS = 300
 MAX_FIELDS = 12
@@ -145,10 +145,10 @@ def _checked_prompt(user_prompt: Any) -> str:
             "Write a user prompt first: the assistant works from it.",
             field="user_prompt",
         )
-    if len(user_prompt) > MAX_PROMPT_CHARS:
+    if len(user_prompt) > ASSISTANT_PROMPT_MAX_CHARS:
         raise Invalid(
             f"The prompt is too long for the assistant: {len(user_prompt):,} "
-            f"characters, at most {MAX_PROMPT_CHARS:,}.",
+            f"characters, at most {ASSISTANT_PROMPT_MAX_CHARS:,}.",
             field="user_prompt",
         )
     return user_prompt.strip()
@@ -159,10 +159,10 @@ def _checked_system_prompt(system_prompt: Any) -> str:
         return ""
     if not isinstance(system_prompt, str):
         raise Invalid("The system prompt must be text.", field="system_prompt")
-    if len(system_prompt) > MAX_PROMPT_CHARS:
+    if len(system_prompt) > ASSISTANT_PROMPT_MAX_CHARS:
         raise Invalid(
             f"The system prompt is too long for the assistant: at most "
-            f"{MAX_PROMPT_CHARS:,} characters.",
+            f"{ASSISTANT_PROMPT_MAX_CHARS:,} characters.",
             field="system_prompt",
         )
     return system_prompt.strip()

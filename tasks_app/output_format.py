@@ -12,11 +12,17 @@ Errors are `OutputFormatError`s whose `path` names the offending field
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+from tasks_app.limits import (
+    OUTPUT_FORMAT_MAX_BYTES,
+    OUTPUT_FORMAT_MAX_DEPTH,
+    OUTPUT_FORMAT_MAX_FIELDS,
+)
+
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_DEPTH = 5
 
 # Every accepted spelling → its canonical name. `array` is the prose's word for
 # `list`; the dashboard writes `integer`/`boolean`, the seeds `int`/`bool`.
@@ -63,8 +69,32 @@ def normalise_output_format(value: Any) -> dict[str, Any] | None:
         value = _from_array_form(value)
     if not isinstance(value, dict):
         raise OutputFormatError("", "must be an object mapping field names to types")
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > OUTPUT_FORMAT_MAX_BYTES:
+        raise OutputFormatError(
+            "",
+            f"is {size:,} bytes as JSON; an output format has at most "
+            f"{OUTPUT_FORMAT_MAX_BYTES:,}",
+        )
     _check_structure(value, path="", depth=1)
+    fields = _field_count(value)
+    if fields > OUTPUT_FORMAT_MAX_FIELDS:
+        raise OutputFormatError(
+            "",
+            f"declares {fields:,} fields (nested ones included); at most "
+            f"{OUTPUT_FORMAT_MAX_FIELDS:,}",
+        )
     return value
+
+
+def _field_count(fields: dict[str, Any]) -> int:
+    # Called on a checked structure: nesting is bounded by the depth limit.
+    count = 0
+    for spec in fields.values():
+        count += 1
+        if isinstance(spec, dict) and isinstance(spec.get("nested_structure"), dict):
+            count += _field_count(spec["nested_structure"])
+    return count
 
 
 def _from_array_form(items: list[Any]) -> dict[str, Any]:
@@ -87,8 +117,10 @@ def _from_array_form(items: list[Any]) -> dict[str, Any]:
 
 
 def _check_structure(fields: dict[str, Any], *, path: str, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise OutputFormatError(path, f"nests deeper than {MAX_DEPTH} levels")
+    if depth > OUTPUT_FORMAT_MAX_DEPTH:
+        raise OutputFormatError(
+            path, f"nests deeper than {OUTPUT_FORMAT_MAX_DEPTH} levels"
+        )
     if not fields:
         raise OutputFormatError(path, "declares no fields")
     for name, spec in fields.items():

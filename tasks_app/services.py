@@ -28,6 +28,12 @@ from rightbrain.orgs.permissions import TaskRole
 from rightbrain.orgs.tokens import encrypt_secret, hash_token, new_token
 from rightbrain.outbound import BlockedURL, checked_url
 from tasks_app.input_processors import processor_named
+from tasks_app.limits import (
+    DESCRIPTION_MAX_CHARS,
+    PROMPT_MAX_CHARS,
+    TASK_NAME_MAX_CHARS,
+    too_long,
+)
 from tasks_app.models import (
     ActiveRevision,
     LLMModel,
@@ -95,8 +101,10 @@ class RevisionSpec:
 
 
 def validate_task_name(name: str) -> str:
-    if not name or len(name) > 255:
-        raise Invalid("A task name has 1 to 255 characters.", field="name")
+    if not name or len(name) > TASK_NAME_MAX_CHARS:
+        raise Invalid(
+            f"A task name has 1 to {TASK_NAME_MAX_CHARS} characters.", field="name"
+        )
     if not TASK_NAME.match(name):
         raise Invalid(
             "A task name may contain only letters, digits, spaces and hyphens.",
@@ -233,6 +241,36 @@ def _forwarder_for_revision(
     return forwarder
 
 
+def validate_task_description(description: str | None) -> None:
+    _check_length(
+        description, DESCRIPTION_MAX_CHARS, what="A description", field="description"
+    )
+
+
+def _check_length(text: Any, limit: int, *, what: str, field: str) -> None:
+    if isinstance(text, str) and too_long(text, limit):
+        raise Invalid(
+            f"{what} has at most {limit:,} characters; this one has {len(text):,}.",
+            field=field,
+        )
+
+
+def _check_revision_sizes(spec: RevisionSpec) -> None:
+    for text, limit, what, where in (
+        (spec.system_prompt, PROMPT_MAX_CHARS, "A system prompt", "system_prompt"),
+        (spec.user_prompt, PROMPT_MAX_CHARS, "A user prompt", "user_prompt"),
+        (spec.annotation, DESCRIPTION_MAX_CHARS, "An annotation", "annotation"),
+    ):
+        _check_length(text, limit, what=what, field=where)
+    for name, text in (spec.input_param_descriptions or {}).items():
+        _check_length(
+            text,
+            DESCRIPTION_MAX_CHARS,
+            what=f"The description of {name}",
+            field=f"input_params.{name}",
+        )
+
+
 def _build_revision(
     *,
     task: Task,
@@ -244,6 +282,7 @@ def _build_revision(
     """Validate a spec and return an unsaved revision."""
     if not spec.user_prompt or not spec.user_prompt.strip():
         raise Invalid("The user prompt cannot be empty.", field="user_prompt")
+    _check_revision_sizes(spec)
     model = _model(spec.llm_model_id, field_name="llm_model_id", missing=missing)
     llm_config = _validate_llm_config(spec.llm_config, model, field_name="llm_config")
     fallback = None
@@ -328,6 +367,7 @@ def task_create(
     """A new task whose first revision is live with all the traffic."""
     if not skip_name_check:
         validate_task_name(name)
+    validate_task_description(description)
     if revision.test:
         raise Invalid(
             "The first revision carries the traffic, so it cannot be a test revision.",
@@ -425,6 +465,8 @@ def task_update(
     task_fields = dict(task_fields or {})
     if "name" in task_fields:
         validate_task_name(task_fields["name"])
+    if "description" in task_fields:
+        validate_task_description(task_fields["description"])
     for key, value in task_fields.items():
         setattr(task, key, value)
 

@@ -17,6 +17,7 @@ from tasks_app.assistant import (
     prompt_enhance,
     settings_suggest,
 )
+from tasks_app.limits import ASSISTANT_PROMPT_MAX_CHARS
 from tasks_app.models import LLMModel
 from tasks_app.output_format import compile_output_format, normalise_output_format
 from tasks_app.services import TASK_NAME
@@ -366,7 +367,7 @@ def test_an_empty_prompt_is_refused_before_any_call(db, fake_llm, served, prompt
 
 def test_a_prompt_too_long_is_refused(db):
     with pytest.raises(Invalid) as error:
-        prompt_enhance(user_prompt="x" * (assistant.MAX_PROMPT_CHARS + 1))
+        prompt_enhance(user_prompt="x" * (ASSISTANT_PROMPT_MAX_CHARS + 1))
     assert "too long" in error.value.message
 
 
