@@ -30,7 +30,12 @@ from runs_app.models import RunFile, TaskRun
 from runs_app.services import revision_for_run, run_execute
 from sharing.models import ShareRun, TaskShare
 from tasks_app.models import Task, TaskRevision
-from tasks_app.services import RevisionSpec, base_revision, task_create
+from tasks_app.services import (
+    RevisionSpec,
+    base_revision,
+    task_create,
+    validate_description,
+)
 
 CUSTOM_SHORT_ID = re.compile(r"^[A-Za-z0-9]{3,5}$")
 GENERATED_LENGTH = 8
@@ -151,6 +156,7 @@ def share_create(
         )
     if title and len(title) > 200:
         raise Invalid("A title has at most 200 characters.", field="title")
+    validate_description(description)
     revision = _shared_revision(task, task_revision_id)
     example = _example_run(revision, task_run_id)
     expiry = _expiry(expires_at, expires_in_hours, now)

@@ -241,7 +241,8 @@ def _forwarder_for_revision(
     return forwarder
 
 
-def validate_task_description(description: str | None) -> None:
+def validate_description(description: str | None) -> None:
+    """A task's, a forwarder's or a share link's description."""
     _check_length(
         description, DESCRIPTION_MAX_CHARS, what="A description", field="description"
     )
@@ -367,7 +368,7 @@ def task_create(
     """A new task whose first revision is live with all the traffic."""
     if not skip_name_check:
         validate_task_name(name)
-    validate_task_description(description)
+    validate_description(description)
     if revision.test:
         raise Invalid(
             "The first revision carries the traffic, so it cannot be a test revision.",
@@ -466,7 +467,7 @@ def task_update(
     if "name" in task_fields:
         validate_task_name(task_fields["name"])
     if "description" in task_fields:
-        validate_task_description(task_fields["description"])
+        validate_description(task_fields["description"])
     for key, value in task_fields.items():
         setattr(task, key, value)
 
@@ -894,6 +895,7 @@ def task_forwarder_create(
     description: str | None = None,
     config_sensitive: Mapping[str, Any] | None = None,
 ) -> TaskForwarder:
+    validate_description(description)
     return TaskForwarder.objects.create(
         project=project,
         name=_validate_forwarder_name(name),
@@ -913,6 +915,7 @@ def task_forwarder_update(
 ) -> TaskForwarder:
     """None leaves a field as it is. `config_sensitive` replaces the stored
     secrets (`{}` removes them); later deliveries sign with the new key."""
+    validate_description(description)
     if name is not None:
         forwarder.name = _validate_forwarder_name(name)
     if description is not None:

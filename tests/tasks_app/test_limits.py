@@ -132,3 +132,22 @@ def test_a_clone_of_a_task_over_the_limits_is_refused(api, personas, new_task):
     assert response.status_code == 422, response.content
     assert response.json()["detail"][0]["loc"] == ["body", "system_prompt"]
     assert Task.objects.count() == 1
+
+
+def test_forwarder_and_share_descriptions_are_bounded_too(api, new_task):
+    client = api("editor")
+    too_long = "x" * (DESCRIPTION_MAX_CHARS + 1)
+    hook = {
+        "name": "Hook",
+        "config": {"destination_url": "https://93.184.216.34/hook"},
+        "description": too_long,
+    }
+    refused = client.post("/task_forwarder", hook)
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["detail"][0]["loc"] == ["body", "description"]
+    hook["description"] = "x" * DESCRIPTION_MAX_CHARS
+    assert client.post("/task_forwarder", hook).status_code == 200
+    task = client.post("/task", new_task()).json()
+    share = client.post(f"/task/{task['id']}/share", {"description": too_long})
+    assert share.status_code == 422, share.content
+    assert share.json()["detail"][0]["loc"] == ["body", "description"]
