@@ -53,6 +53,14 @@ _CHECK_INLINE_BYTES = 64 * 1024
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _NUL_OR_SURROGATE = re.compile("[\x00\ud800-\udfff]")
+# Outside JSON strings, what may decode to a non-finite number: NaN, Infinity
+# and numbers too long or too large for a float.
+_SUSPECT_NUMBER = re.compile(rb"NaN|Infinity|[0-9]{300}|[eE][+-]?[0-9]{3}")
+# A NUL (escaped by json.dumps, after an even run of backslashes) or a
+# surrogate in dumped JSON text.
+_DUMPED_PROBLEM = re.compile(r"(?<!\\)(?:\\\\)*\\u0000|[\ud800-\udfff]")
+# Bodies larger than this are not walked to locate a problem.
+_WALK_BYTES = 1_000_000
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 # Opening brackets count +1, closing ones -1 (0xff as a signed byte).
@@ -78,9 +86,15 @@ class _Refused(Exception):
 def json_depth(data: bytes) -> int:
     """How deeply `data`'s arrays and objects nest, read without parsing it
     (brackets inside strings do not count)."""
-    if b'"' in data:
-        data = _JSON_STRING.sub(b"", data)
-    steps = data.translate(None, _NOT_BRACKETS).translate(_BRACKET_STEPS)
+    return _depth(_without_strings(data))
+
+
+def _without_strings(data: bytes) -> bytes:
+    return _JSON_STRING.sub(b"", data) if b'"' in data else data
+
+
+def _depth(structure: bytes) -> int:
+    steps = structure.translate(None, _NOT_BRACKETS).translate(_BRACKET_STEPS)
     return max(accumulate(memoryview(steps).cast("b")), default=0)
 
 
@@ -101,6 +115,17 @@ def _text_problem(text: str, loc: tuple[str | int, ...]) -> Problem | None:
 
 def _too_deep(data: bytes) -> bool:
     return json_depth(data) > MAX_JSON_DEPTH
+
+
+def _suspect(body: bytes, structure: bytes) -> bool:
+    """Whether `body` may decode to a NUL, a surrogate or a non-finite number:
+    only escapes (inside strings), bytes that are not UTF-8, and NaN, Infinity
+    or huge numbers (outside strings) can."""
+    return (
+        b"\\u" in body
+        or not _is_utf8(body)
+        or _SUSPECT_NUMBER.search(structure) is not None
+    )
 
 
 def _too_deep_message() -> str:
@@ -136,15 +161,36 @@ def _non_json_constant(name: str) -> Any:
 
 
 def _json_body_problem(body: bytes) -> Problem | None:
-    if _too_deep(body):
+    structure = _without_strings(body)
+    if _depth(structure) > MAX_JSON_DEPTH:
         return Problem(("body",), _too_deep_message(), status=400)
+    if not _suspect(body, structure):
+        return None  # nothing to find: no need to parse it here
     try:
         value = json.loads(body, parse_float=_finite, parse_constant=_non_json_constant)
     except _Refused as refused:
         return refused.problem
     except ValueError:
         return None  # not JSON: the view answers that in its own words
+    # One pass in C finds out whether anything is wrong; only then is the
+    # value walked (in Python) to say where, unless it is too big to walk.
+    found = _DUMPED_PROBLEM.search(json.dumps(value, ensure_ascii=False))
+    if found is None:
+        return None
+    if len(body) > _WALK_BYTES:
+        nul = found.group().endswith("u0000")
+        return _text_problem("\x00" if nul else found.group(), ("body",))
     return _json_value_problem(value, ("body",))
+
+
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _form_fields(request: HttpRequest) -> Iterator[tuple[tuple[str, ...], str]]:

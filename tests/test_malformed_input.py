@@ -240,3 +240,15 @@ def test_a_dashboard_form_with_a_nul_writes_nothing(as_user, personas):
 def test_a_session_cookie_with_a_nul_is_refused(client):
     client.cookies["sessionid"] = "a\x00b"
     assert client.get("/accounts/login/").status_code == 422
+
+
+def test_a_nul_deep_inside_a_large_body_is_found(
+    client, project_base, demo_task, owner_headers
+):
+    # Large bodies are checked in one pass and not walked: the answer names
+    # the body rather than the field.
+    padding = ["x" * 100] * 12_000
+    body = json.dumps({"task_input": {"text": "fine", "notes": [*padding, "a\x00b"]}})
+    response = _run(client, project_base, demo_task, body, owner_headers)
+    _assert_refused(response, ["body"], 422)
+    assert not TaskRun.objects.exists()
