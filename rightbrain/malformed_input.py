@@ -36,7 +36,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.core.exceptions import (
     RequestDataTooBig,
-    SuspiciousOperation,
+    SuspiciousMultipartForm,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
@@ -227,7 +227,7 @@ def problem_of(request: HttpRequest) -> Problem | None:
         TooManyFieldsSent,
         TooManyFilesSent,
         MultiPartParserError,
-        SuspiciousOperation,
+        SuspiciousMultipartForm,
     ) as error:
         return Problem(("body",), f"The request could not be read: {error}", status=400)
 

@@ -252,3 +252,16 @@ def test_a_nul_deep_inside_a_large_body_is_found(
     response = _run(client, project_base, demo_task, body, owner_headers)
     _assert_refused(response, ["body"], 422)
     assert not TaskRun.objects.exists()
+
+
+def test_an_unreadable_multipart_body_is_a_400_envelope(
+    client, project_base, demo_task, owner_headers
+):
+    response = client.post(
+        f"{project_base}/task/{demo_task.pk}/run",
+        b"--x\r\nContent-Disposition: form-data; name=\r\n\r\nno end",
+        content_type="multipart/form-data; boundary=",
+        **owner_headers,
+    )
+    _assert_refused(response, ["body"], 400)
+    assert not TaskRun.objects.exists()
