@@ -15,6 +15,7 @@ extension points; `code_redemptions_forget` runs after `cleartokens`.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +30,8 @@ from oauth2_provider.models import (
 
 from rightbrain.orgs.models import OAuthClient, OAuthCodeRedemption
 from rightbrain.orgs.tokens import hash_token
+
+logger = logging.getLogger(__name__)
 
 
 def code_redemption_record(
@@ -60,6 +63,12 @@ def code_replay_revoke(*, code: str) -> bool:
     if redemption is None:
         return False
     _tokens_revoke(redemption.access_token_checksum, redemption.refresh_token_family)
+    # Worth an operator's attention: the code leaked, or a client misbehaves.
+    logger.warning(
+        "An authorization code of OAuth client %s was presented again; the "
+        "tokens it was exchanged for are revoked.",
+        redemption.application_id,
+    )
     return True
 
 

@@ -320,7 +320,9 @@ def test_reusing_an_authorization_code_is_invalid_grant(personas):
     assert again.json()["error"] == "invalid_grant"
 
 
-def test_reusing_a_code_revokes_the_access_token_it_bought(personas, project_base):
+def test_reusing_a_code_revokes_the_access_token_it_bought(
+    personas, project_base, caplog
+):
     client, secret = code_client(personas.project, personas.editor)
     code = redirect_params(consent(client, personas.editor.email))["code"]
     bought = exchange_code(client, secret, code).json()["access_token"]
@@ -332,6 +334,9 @@ def test_reusing_a_code_revokes_the_access_token_it_bought(personas, project_bas
     assert again.status_code == 400
     assert again.json()["error"] == "invalid_grant"
     assert api.get("/task").status_code == 401
+    assert f"authorization code of OAuth client {client.pk} was presented again" in (
+        caplog.text
+    )
 
 
 def test_reusing_a_code_revokes_its_refresh_token_and_every_token_refreshed_from_it(
