@@ -224,6 +224,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 # rightbrain/orgs/oauth.py add the rules DOT leaves open: grant types as a list,
 # PKCE for public clients and S256 only, refresh tokens only for `offline_access`.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "orgs.OAuthClient"
+# Authorization codes are stored as SHA-256 digests (orgs.OAuthGrant).
+OAUTH2_PROVIDER_GRANT_MODEL = "orgs.OAuthGrant"
 # The legacy implicit grant can be stored on a client but is refused at the
 # authorize endpoint unless this is on.
 OAUTH_ALLOW_IMPLICIT = env_bool("OAUTH_ALLOW_IMPLICIT", False)
@@ -348,6 +350,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {
         "task": "rightbrain.heartbeat",
         "schedule": float(env_int("RB_HEARTBEAT_SECONDS", 300)),
+    },
+    # DOT's cleartokens (expired tokens and codes), then the used codes whose
+    # tokens are all gone.
+    "oauth-tokens-clear": {
+        "task": "rightbrain.oauth_tokens_clear",
+        "schedule": float(env_int("RB_OAUTH_CLEANUP_SECONDS", 3600)),
     },
 }
 

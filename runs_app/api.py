@@ -41,7 +41,12 @@ from runs_app import files, services
 from runs_app.dates import parse_date
 from runs_app.models import RunFile, TaskRun
 from runs_app.project_runs import runs_visible_to, task_roles
-from runs_app.selectors import runs_for_task, sees_all_runs
+from runs_app.selectors import (
+    made_with_access_token,
+    runs_for_task,
+    runs_made_with_access_token,
+    sees_all_runs,
+)
 from tasks_app import selectors as tasks_selectors
 from tasks_app.api.common import principal_of, project_access, task_for_caller
 from tasks_app.models import Task
@@ -222,8 +227,8 @@ def run_out(run: TaskRun, base: str) -> dict[str, Any]:
 def _task_for_runs(
     request: HttpRequest, org_id: UUID, project_id: UUID, task_id: UUID, perm: Perm
 ) -> tuple[Task, str | None, bool]:
-    """(task, role, sees every run). A task's own token runs it and reads all
-    of its runs, and reaches no other task."""
+    """(task, role, sees every run). A task's own token runs it and reads the
+    runs made with it (`_token_reads`), and reaches no other task."""
     principal = principal_of(request)
     if principal.task_id is not None:
         project_access(request, org_id, project_id)
@@ -234,13 +239,28 @@ def _task_for_runs(
         ).first()
         if task is None:
             raise Http404("No such task.")
-        return task, None, True
+        return task, None, False
     task, role, _access = task_for_caller(request, org_id, project_id, task_id, perm)
     return task, role, sees_all_runs(task, role)
 
 
-def _require_visible(run: TaskRun, *, sees_all: bool, request: HttpRequest) -> None:
-    """403 unless the caller sees every run of the task or this one is theirs."""
+def _token_reads(request: HttpRequest) -> bool:
+    """Whether the caller is a task access token. A token has no role: it
+    reads the runs made with it and no others, whoever can copy it (every
+    editor can), so `task_run_visibility` keeps its meaning. The token the
+    caller holds is the task's current one: that is how it was resolved."""
+    return principal_of(request).task_id is not None
+
+
+def _require_visible(
+    run: TaskRun, task: Task, *, sees_all: bool, request: HttpRequest
+) -> None:
+    """404 for a task token and a run not made with it; 403 unless the caller
+    sees every run of the task or this one is theirs."""
+    if _token_reads(request):
+        if not made_with_access_token(run, task):
+            raise Http404("This task has no run with that id.")
+        return
     user = principal_of(request).user
     if not sees_all and (user is None or run.user_id != user.pk):
         raise Forbidden("You may see only your own runs of this task.")
@@ -371,6 +391,7 @@ def _accept_run(
         "context_id": payload.context_id or "",
         "use_fallback_model": query.use_fallback_model,
         "uploads": uploads,
+        "access_token_hash": task.access_token_hash if _token_reads(request) else "",
     }
     if not query.run_async:
         return services.run_prepare(**request_fields)
@@ -431,11 +452,14 @@ def task_run_list(
         request, org_id, project_id, task_id, Perm.TASK_VIEW
     )
     user = principal_of(request).user
-    runs = (
-        runs_for_task(task=task, sees_all=sees_all, user_id=user.pk if user else None)
-        .select_related("reporting_group")
-        .prefetch_related("files")
+    readable = (
+        runs_made_with_access_token(task=task)
+        if _token_reads(request)
+        else runs_for_task(
+            task=task, sees_all=sees_all, user_id=user.pk if user else None
+        )
     )
+    runs = readable.select_related("reporting_group").prefetch_related("files")
     if query.status is not None:
         runs = runs.filter(status=_STATUS_FILTER[query.status])
     if query.task_revision_id is not None:
@@ -474,7 +498,7 @@ def task_run_get(
     )
     if run is None:
         raise Http404("This task has no run with that id.")
-    _require_visible(run, sees_all=sees_all, request=request)
+    _require_visible(run, task, sees_all=sees_all, request=request)
     return json_response(run_out(run, _base(org_id, project_id)))
 
 
@@ -637,7 +661,7 @@ def task_run_file(
     )
     if file is None:
         raise Http404("This run has no such file.")
-    _require_visible(file.task_run, sees_all=sees_all, request=request)
+    _require_visible(file.task_run, task, sees_all=sees_all, request=request)
     response = FileResponse(
         default_storage.open(file.storage_key, "rb"),
         content_type=file.content_type,
@@ -686,7 +710,7 @@ def task_run_forwarder_deliveries(
     run = TaskRun.objects.filter(pk=task_run_id, task=task).first()
     if run is None:
         raise Http404("This task has no run with that id.")
-    _require_visible(run, sees_all=sees_all, request=request)
+    _require_visible(run, task, sees_all=sees_all, request=request)
     deliveries = tasks_selectors.deliveries_of_run(task_run_id=run.pk)
     return {
         "results": [

@@ -87,6 +87,9 @@ class TaskRun(models.Model):
     )
     reference = models.CharField(max_length=255, blank=True, default="")
     context_id = models.CharField(max_length=255, blank=True, default="")
+    # The digest of the task access token the run was made with: that token
+    # reads these runs and no others (api.md §1.2). Empty for every other caller.
+    access_token_hash = models.CharField(max_length=64, blank=True, default="")
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     input_processor_timing = models.FloatField(null=True)
@@ -101,6 +104,12 @@ class TaskRun(models.Model):
             models.Index(fields=["task", "is_error", "-created"], name="run_by_status"),
             # The project's runs view and API list: newest first across tasks.
             models.Index(fields=["-created", "-id"], name="run_by_created"),
+            # A task access token's run list: its own runs, newest first.
+            models.Index(
+                fields=["access_token_hash", "-created", "-id"],
+                condition=models.Q(access_token_hash__gt=""),
+                name="run_by_access_token",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -360,6 +360,7 @@ class PreparedRun:
     messages: list[dict[str, Any]]
     schema: dict[str, Any] | None
     processor_seconds: float
+    access_token_hash: str = ""
 
     @property
     def modality(self) -> str:
@@ -401,8 +402,12 @@ def run_prepare(
     context_id: str = "",
     use_fallback_model: bool = False,
     uploads: Sequence[files.Upload] = (),
+    access_token_hash: str = "",
 ) -> PreparedRun:
-    """Check the request and run the input processors; raises on bad input."""
+    """Check the request and run the input processors; raises on bad input.
+
+    `access_token_hash` is the digest of the task access token the run is made
+    with, if it is: that token may read the run afterwards."""
     images = _check_submission(
         task=task,
         revision=revision,
@@ -440,6 +445,7 @@ def run_prepare(
         ),
         schema=_schema_for(task, revision),
         processor_seconds=processor_seconds,
+        access_token_hash=access_token_hash,
     )
 
 
@@ -461,6 +467,7 @@ def run_record(
         reporting_group=prepared.reporting_group,
         reference=prepared.reference,
         context_id=prepared.context_id,
+        access_token_hash=prepared.access_token_hash,
         created=timezone.now(),
     )
     run.response = (
@@ -533,6 +540,7 @@ def run_execute(
     context_id: str = "",
     use_fallback_model: bool = False,
     uploads: Sequence[files.Upload] = (),
+    access_token_hash: str = "",
 ) -> TaskRun:
     """Run `revision` of `task` on `task_input` and record the run.
 
@@ -549,6 +557,7 @@ def run_execute(
         context_id=context_id,
         use_fallback_model=use_fallback_model,
         uploads=uploads,
+        access_token_hash=access_token_hash,
     )
     return run_record(prepared, call_model(prepared))
 
@@ -571,6 +580,7 @@ def run_submit(
     context_id: str = "",
     use_fallback_model: bool = False,
     uploads: Sequence[files.Upload] = (),
+    access_token_hash: str = "",
 ) -> TaskRun:
     """Check the request, write the run as `queued` and hand it to a worker.
 
@@ -596,6 +606,7 @@ def run_submit(
         reporting_group=reporting_group,
         reference=reference,
         context_id=context_id,
+        access_token_hash=access_token_hash,
         created=timezone.now(),
     )
     stored = [(upload, *files.store(upload, task_id=task.pk)) for upload in uploads]

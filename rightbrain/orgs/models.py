@@ -8,10 +8,11 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from oauth2_provider.models import AbstractApplication
+from oauth2_provider.models import AbstractApplication, AbstractGrant
 
 from rightbrain.ids import uuid7
 from rightbrain.orgs.permissions import Role
+from rightbrain.orgs.tokens import hash_token
 
 
 class UserManager(BaseUserManager["User"]):
@@ -290,3 +291,66 @@ _DOT_GRANT_TYPES = {
     OAuthClient.GRANT_CLIENT_CREDENTIALS: "client_credentials",
     OAuthClient.GRANT_IMPLICIT: "implicit",
 }
+
+
+class _Digest(str):
+    """A value read back from a digest column: hashed already."""
+
+
+class SecretDigestField(models.CharField):
+    """Stores the SHA-256 of the secret it is given and hashes every value it
+    is compared with, so the secret is never stored while lookups by it (DOT's
+    `Grant.objects.get(code=code)`, wherever DOT makes them) keep working.
+
+    Values read from the column are digests and are not hashed again; anything
+    else (what a client sends, what DOT creates) always is, so a stolen digest
+    is no use as a code.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else _Digest(value)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or isinstance(value, _Digest):
+            return value
+        return hash_token(value)
+
+
+class OAuthGrant(AbstractGrant):
+    """An authorization code waiting to be exchanged: DOT's grant (swapped in
+    by OAUTH2_PROVIDER_GRANT_MODEL) with the code stored as a digest."""
+
+    code = SecretDigestField(unique=True, verbose_name="code digest")
+    # No reverse accessor: codes are read by digest only, by DOT.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(AbstractGrant.Meta):
+        verbose_name = "OAuth authorization code"
+
+
+class OAuthCodeRedemption(models.Model):
+    """An authorization code that was exchanged, and the tokens it bought.
+
+    A code is good once (RFC 6749 §4.1.2, api.md §12.3): presenting it again
+    is refused and revokes these tokens, the refresh token's whole rotated
+    family included. Kept while any of them lives (rightbrain/orgs/oauth_codes.py).
+    """
+
+    code = SecretDigestField(unique=True, verbose_name="code digest")
+    application = models.ForeignKey(
+        OAuthClient, on_delete=models.CASCADE, related_name="+"
+    )
+    # DOT stores tokens by the same SHA-256 (AccessToken.token_checksum).
+    access_token_checksum = models.CharField(max_length=64)
+    refresh_token_family = models.UUIDField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return (
+            f"code redeemed by {self.application_id} at {self.created:%Y-%m-%d %H:%M}"
+        )
