@@ -131,11 +131,13 @@ def test_a_name_that_rebinds_to_loopback_is_never_connected_to(
     settings.RB_ALLOW_PRIVATE_URLS = False
     fake_web.serve("/secret", "internal page")
     fake_dns.answer("rebind.test", [PUBLIC], ["127.0.0.1"])
-    # The public address does not answer: nothing of ours listens there.
+    # The fake DNS refuses connections off this machine, as an unreachable
+    # network would: the attempt is recorded, nothing is sent.
     with client(timeout=2) as http, contextlib.suppress(httpx.HTTPError):
         http.get(f"http://rebind.test:{fake_web.port}/secret")
     assert fake_web.requests == []
     assert fake_dns.lookups == ["rebind.test"]
+    assert fake_dns.connects == [PUBLIC]
 
 
 def test_a_name_that_answers_loopback_when_the_request_resolves_it_is_refused(

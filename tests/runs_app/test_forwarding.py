@@ -281,6 +281,8 @@ def test_a_destination_that_rebinds_to_loopback_receives_nothing(
     # Later attempts resolve the name again, see loopback and say only that.
     assert "The address of rebind.test is not allowed" in deliveries[-1].error
     assert not any("127.0.0.1" in d.error for d in deliveries)
+    # The first attempt went to the public address it vetted, and no further.
+    assert fake_dns.connects == ["93.184.216.34"]
 
 
 def test_a_key_that_can_no_longer_be_decrypted_stops_the_delivery(

@@ -171,6 +171,7 @@ def test_a_page_whose_name_rebinds_to_loopback_is_not_fetched(
         "url_fetcher (page): could not fetch"
     )
     assert fake_web.requests == []
+    assert fake_dns.connects == ["93.184.216.34"]
     assert fake_llm.requests == []
     assert not TaskRun.objects.exists()
 
