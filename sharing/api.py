@@ -16,6 +16,7 @@ from pydantic import Field
 
 from rightbrain.api_common import (
     ERRORS,
+    FILE_ERRORS,
     PROJECT,
     ErrorResponse,
     PaginationDetails,
@@ -466,7 +467,7 @@ def too_many_requests(retry_after: int) -> HttpResponse:
     response={
         200: PublicRunOut,
         **PUBLIC_ERRORS,
-        413: ErrorResponse,
+        **FILE_ERRORS,
         429: ErrorResponse,
     },
     auth=None,
