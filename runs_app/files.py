@@ -52,9 +52,12 @@ def _image_format(data: bytes) -> str | None:
     """The format Pillow reads `data` as, or None when it is no image."""
     try:
         with PILImage.open(io.BytesIO(data)) as image:
-            return image.format or ""
+            image_format = image.format or ""
     except (UnidentifiedImageError, PILImage.DecompressionBombError, OSError):
         return None
+    # Phones save photos as MPO: a JPEG with more frames after the first,
+    # which every JPEG reader shows as that first frame.
+    return "JPEG" if image_format == "MPO" else image_format
 
 
 def _kind_of(data: bytes, filename: str) -> file_types.FileType:

@@ -66,6 +66,14 @@ def _png() -> bytes:
     return out.getvalue()
 
 
+def _mpo() -> bytes:
+    """A phone camera's photo: a JPEG with a second frame after the first."""
+    out = io.BytesIO()
+    first, second = Image.new("RGB", (8, 6), "red"), Image.new("RGB", (8, 6), "blue")
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    return out.getvalue()
+
+
 def _as_json(client, task, files: list[tuple[str, bytes]]):
     return client.post(
         f"/task/{task['id']}/run",
@@ -132,6 +140,7 @@ def test_a_file_a_run_cannot_use_is_a_415_and_nothing_is_kept(
             "policy.docx",
         ),
         ("photo.jpg", _png(), "image/png", ".png", "photo.jpg.png"),
+        ("camera.jpg", _mpo(), "image/jpeg", ".jpeg", "camera.jpg"),
     ],
 )
 def test_a_kept_file_is_typed_and_named_by_its_bytes_not_its_name(
