@@ -269,6 +269,7 @@ def _json_body(request: HttpRequest) -> Any:
 def _multipart_run_request(
     request: HttpRequest,
 ) -> tuple[RunRequest, list[files.Upload]]:
+    files.refuse_oversized_body(request)
     try:
         form, parts = request.POST, request.FILES
     except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent) as error:

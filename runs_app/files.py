@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
@@ -116,6 +117,23 @@ def _megabytes(size: int) -> str:
     if size % 1_000_000 == 0 or size >= 10_000_000:
         return f"{size // 1_000_000} MB"
     return f"{size:,} bytes"
+
+
+def refuse_oversized_body(request: HttpRequest) -> None:
+    """413 for a multipart body larger than a run's files and other fields
+    together may be, before it is parsed: Django would otherwise write every
+    part to disk first, only for the limits to refuse them."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    limit = settings.RB_MAX_RUN_UPLOAD_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if length > limit:
+        raise TooLarge(
+            f"The request body is {_megabytes(length)}; a run's files may add up "
+            f"to at most {_megabytes(settings.RB_MAX_RUN_UPLOAD_BYTES)}.",
+            field=FIELD,
+        )
 
 
 def decode_task_files(items: list[dict[str, str]] | None) -> list[Upload]:

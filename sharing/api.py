@@ -423,6 +423,7 @@ def _json_run_request(request: HttpRequest) -> tuple[dict | None, list[files.Upl
 def _multipart_run_request(
     request: HttpRequest,
 ) -> tuple[dict | None, list[files.Upload]]:
+    files.refuse_oversized_body(request)
     try:
         form, parts = request.POST, request.FILES
     except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent) as error:

@@ -236,3 +236,15 @@ def test_a_dashboard_run_with_a_page_for_a_document_shows_why_and_keeps_nothing(
     assert "doc.html is not a file type runs accept" in page.text
     assert not TaskRun.objects.exists()
     assert not RunFile.objects.exists()
+
+
+def test_a_multipart_body_too_large_for_any_run_is_refused_before_it_is_read(
+    run_task, fake_llm, run_media, settings
+):
+    settings.RB_MAX_RUN_UPLOAD_BYTES = 2_000
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    client, task = run_task()
+    response = _as_multipart(client, task, [("a.txt", b"a" * 3_500)])
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["msg"].startswith("The request body is ")
+    _nothing_kept(run_media, fake_llm)

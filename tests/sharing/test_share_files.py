@@ -161,3 +161,15 @@ def test_with_a_files_origin_a_links_files_are_signed_urls_there(
     assert redirect["Location"].startswith(
         "https://files.example-usercontent.test/files/"
     )
+
+
+def test_a_body_too_large_for_any_run_is_refused_before_it_is_read(
+    shared, client, fake_llm, settings
+):
+    settings.RB_MAX_RUN_UPLOAD_BYTES = 2_000
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    share = shared.share(custom_short_id="bod1", allow_inputs=True, max_uses=1)
+    response = _api_run(client, "bod1", [("a.txt", b"a" * 3_500)])
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["msg"].startswith("The request body is ")
+    assert _state(share) == (0, 0, 0)
