@@ -53,6 +53,9 @@ ERRORS: dict[int, Any] = {
     422: ErrorResponse,
     500: ErrorResponse,
 }
+# What an endpoint that takes files may also answer: too large or too many
+# (413), a type runs do not accept (415).
+FILE_ERRORS: dict[int, Any] = {413: ErrorResponse, 415: ErrorResponse}
 
 
 def page_limit_of(value: int) -> int:
@@ -94,6 +97,7 @@ ERROR_TYPES = {
     403: "authorization_error",
     404: "resource_error",
     413: "validation_error",
+    415: "validation_error",
     422: "validation_error",
 }
 

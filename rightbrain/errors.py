@@ -38,3 +38,15 @@ class BadRequest(DomainError):
     """Malformed input the schema could not catch (API: 400)."""
 
     status = 400
+
+
+class TooLarge(DomainError):
+    """More bytes or files than a limit allows (API: 413)."""
+
+    status = 413
+
+
+class UnsupportedFile(DomainError):
+    """A file of a type that is not accepted (API: 415)."""
+
+    status = 415

@@ -134,6 +134,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "runs_app.files_origin.files_origin_only",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -306,7 +307,7 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # Content Security Policy: scripts only from our own origin or with the request's
 # nonce, never eval. Styles allow inline attributes because plotly.js writes them.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
@@ -398,6 +399,23 @@ RB_ASSISTANT_TIMEOUT = float(env("RB_ASSISTANT_TIMEOUT", "45"))
 RB_MAX_FILE_BYTES = env_int("RB_MAX_FILE_BYTES", 20_000_000)
 RB_IMAGE_MAX_SIDE = env_int("RB_IMAGE_MAX_SIDE", 2048)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RB_MAX_REQUEST_BYTES", 30_000_000)
+# At most this many files with one run, adding up to at most this many bytes;
+# and all runs through one share link store at most this much (its visitors'
+# files and what their runs produce). Checked before anything is stored.
+RB_MAX_FILES_PER_RUN = env_int("RB_MAX_FILES_PER_RUN", 10)
+RB_MAX_RUN_UPLOAD_BYTES = env_int("RB_MAX_RUN_UPLOAD_BYTES", 30_000_000)
+RB_SHARE_STORAGE_QUOTA_BYTES = env_int("RB_SHARE_STORAGE_QUOTA_BYTES", 200_000_000)
+# Run files can be served from an origin of their own (say
+# https://files.example-usercontent.com, on a domain apart from the app's):
+# download links then point there, signed and valid for RB_FILES_URL_MAX_AGE
+# seconds, and the app's own address no longer serves file bytes. Unset, files
+# are downloaded from the app, always as attachments with a sandboxing CSP.
+RB_FILES_ORIGIN = env("RB_FILES_ORIGIN", "").rstrip("/")
+RB_FILES_URL_MAX_AGE = env_int("RB_FILES_URL_MAX_AGE", 900)
+if RB_FILES_ORIGIN:
+    ALLOWED_HOSTS += [urlsplit(RB_FILES_ORIGIN).hostname or ""]
+    # The share page shows generated images from there.
+    SECURE_CSP["img-src"].append(RB_FILES_ORIGIN)
 # Share links: runs from one visitor address per minute, across all links
 # (api.md §13.2); the cache counts them, so with Redis every process agrees.
 RB_SHARE_RUNS_PER_MINUTE = env_int("RB_SHARE_RUNS_PER_MINUTE", 10)

@@ -13,10 +13,9 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
-from django.core.files.storage import default_storage
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from ninja import Query, Router, Schema
@@ -24,6 +23,7 @@ from pydantic import Field
 
 from rightbrain.api_common import (
     ERRORS,
+    FILE_ERRORS,
     PROJECT,
     ErrorResponse,
     PaginationDetails,
@@ -37,7 +37,7 @@ from rightbrain.errors import BadRequest, Forbidden, Invalid
 from rightbrain.orgs.auth import DeferredBearerAuth, principal_from
 from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import page_after
-from runs_app import files, services
+from runs_app import file_serving, files, services
 from runs_app.dates import parse_date
 from runs_app.models import RunFile, TaskRun
 from runs_app.project_runs import runs_visible_to, task_roles
@@ -168,12 +168,12 @@ class PaginatedTaskRuns(Schema):
 
 
 def _file_out(run: TaskRun, file: RunFile, base: str) -> dict[str, Any]:
+    app_path = f"{base}/task/{run.task_id}/run/{run.pk}/file/{file.stored_filename}"
     return {
         "original_filename": file.original_filename,
         "stored_filename": file.stored_filename,
         "content_type": file.content_type,
-        "download_url": f"{base}/task/{run.task_id}/run/{run.pk}/file/"
-        f"{file.stored_filename}",
+        "download_url": file_serving.download_url(file, app_path),
         "size_bytes": file.size_bytes,
     }
 
@@ -289,6 +289,7 @@ def _json_body(request: HttpRequest) -> Any:
 def _multipart_run_request(
     request: HttpRequest,
 ) -> tuple[RunRequest, list[files.Upload]]:
+    files.refuse_oversized_body(request)
     try:
         form, parts = request.POST, request.FILES
     except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent) as error:
@@ -333,7 +334,13 @@ def _json_object_part(raw: str) -> dict[str, Any]:
 
 @router.post(
     PROJECT + "/task/{task_id}/run",
-    response={200: TaskRunOut, 202: TaskRunOut, **ERRORS, 503: ErrorResponse},
+    response={
+        200: TaskRunOut,
+        202: TaskRunOut,
+        **ERRORS,
+        **FILE_ERRORS,
+        503: ErrorResponse,
+    },
     summary="Run a task",
     operation_id="task_run",
     openapi_extra={"requestBody": _run_request_body()},
@@ -635,8 +642,12 @@ def project_recent_runs(
 
 @router.get(
     PROJECT + "/task/{task_id}/run/{task_run_id}/file/{stored_filename}",
-    response={200: None, **ERRORS},
+    response={200: None, 302: None, **ERRORS},
     summary="Download a file of a run",
+    description="The file as an attachment (JPEG and PNG images inline), with "
+    "`X-Content-Type-Options: nosniff` and a sandboxing Content-Security-Policy. "
+    "With a files origin configured, a redirect (302) to a signed, short-lived "
+    "URL there instead.",
     operation_id="task_run_file",
 )
 def task_run_file(
@@ -662,13 +673,7 @@ def task_run_file(
     if file is None:
         raise Http404("This run has no such file.")
     _require_visible(file.task_run, task, sees_all=sees_all, request=request)
-    response = FileResponse(
-        default_storage.open(file.storage_key, "rb"),
-        content_type=file.content_type,
-        as_attachment=False,
-        filename=file.original_filename,
-    )
-    return response
+    return file_serving.file_download(file)
 
 
 # Forwarder deliveries (api.md §8) -----------------------------------------------

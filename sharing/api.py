@@ -16,6 +16,7 @@ from pydantic import Field
 
 from rightbrain.api_common import (
     ERRORS,
+    FILE_ERRORS,
     PROJECT,
     ErrorResponse,
     PaginationDetails,
@@ -422,6 +423,7 @@ def _json_run_request(request: HttpRequest) -> tuple[dict | None, list[files.Upl
 def _multipart_run_request(
     request: HttpRequest,
 ) -> tuple[dict | None, list[files.Upload]]:
+    files.refuse_oversized_body(request)
     try:
         form, parts = request.POST, request.FILES
     except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent) as error:
@@ -466,7 +468,7 @@ def too_many_requests(retry_after: int) -> HttpResponse:
     response={
         200: PublicRunOut,
         **PUBLIC_ERRORS,
-        413: ErrorResponse,
+        **FILE_ERRORS,
         429: ErrorResponse,
     },
     auth=None,

@@ -18,17 +18,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from rightbrain.errors import Forbidden, Invalid
+from rightbrain.errors import Forbidden, Invalid, TooLarge
 from rightbrain.orgs.models import Project, User
 from runs_app import files
 from runs_app.models import RunFile, TaskRun
+from runs_app.outputs import FILE_MODALITIES
 from runs_app.services import revision_for_run, run_execute
 from sharing.models import ShareRun, TaskShare
+from sharing.selectors import share_stored_bytes
 from tasks_app.models import Task, TaskRevision
 from tasks_app.services import RevisionSpec, base_revision, task_create
 
@@ -308,6 +311,33 @@ def share_run_input(
     return values, list(uploads)
 
 
+def _check_storage_quota(share: TaskShare, uploads: Sequence[files.Upload]) -> None:
+    """413 when this run's files would take the link past its storage quota,
+    or, once the quota is used up, when the task's runs produce files.
+
+    Checked before the run, so runs racing each other may together pass it
+    by their own files: at most RB_MAX_RUN_UPLOAD_BYTES each, few at a time
+    under the per-address rate limit."""
+    quota = settings.RB_SHARE_STORAGE_QUOTA_BYTES
+    incoming = sum(len(upload.data) for upload in uploads)
+    stores_output = share.task.output_modality in FILE_MODALITIES
+    if not incoming and not stores_output:
+        return
+    used = share_stored_bytes(share=share)
+    if used >= quota:
+        raise TooLarge(
+            "This link has stored as many files as it may, so it cannot run "
+            "with files any more.",
+            field="task_files",
+        )
+    if used + incoming > quota:
+        raise TooLarge(
+            f"These files would take this link past its storage quota; it has "
+            f"room for {quota - used:,} more bytes.",
+            field="task_files",
+        )
+
+
 def share_run_execute(
     *,
     share: TaskShare,
@@ -327,6 +357,7 @@ def share_run_execute(
         share=share, task_input=task_input, uploads=uploads
     )
     revision = revision_for_run(task=share.task, revision_id=share.task_revision_id)
+    _check_storage_quota(share, run_uploads)
     share_use_take(share=share)
     try:
         run = run_execute(

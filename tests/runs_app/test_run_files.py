@@ -149,7 +149,7 @@ def test_a_file_over_the_limit_is_refused_with_its_size(run_task, fake_llm, sett
     settings.RB_MAX_FILE_BYTES = 1_000
     client, task = run_task()
     response = _run(client, task, _files(("huge.png", _image(size=(400, 400)) * 3)))
-    assert response.status_code == 422
+    assert response.status_code == 413
     assert "at most" in response.json()["detail"][0]["msg"]
     assert not RunFile.objects.exists()
     assert fake_llm.requests == []
