@@ -16,7 +16,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from rightbrain.api_common import error_body
-from rightbrain.errors import DomainError
+from rightbrain.errors import DomainError, TooManyRequests
 from rightbrain.orgs.api import router as credentials_router
 from rightbrain.orgs.auth import BearerAuth
 from runs_app.api import router as runs_router
@@ -96,6 +96,13 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     loc = ["body", *exc.field.split(".")]
     detail = [{"loc": loc, "msg": exc.message, "type": "value_error"}]
     return error_response(request, exc.status, detail, exc.message)
+
+
+@api.exception_handler(TooManyRequests)
+def _rate_limited(request: HttpRequest, exc: TooManyRequests) -> HttpResponse:
+    response = error_response(request, 429, exc.message, "Rate limited")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(Http404)

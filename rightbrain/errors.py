@@ -38,3 +38,19 @@ class BadRequest(DomainError):
     """Malformed input the schema could not catch (API: 400)."""
 
     status = 400
+
+
+class TooManyRequests(DomainError):
+    """Over a rate limit (API: 429 with Retry-After)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BudgetExhausted(DomainError):
+    """A monthly credit budget is spent (API: 402)."""
+
+    status = 402
