@@ -2,8 +2,14 @@ from __future__ import annotations
 
 from django import forms
 
-from rightbrain.orgs.models import OAuthClient
+from rightbrain.orgs.models import ApiKey, OAuthClient, Project
 from rightbrain.orgs.permissions import Role
+from rightbrain.orgs.services import (
+    MAX_MONTHLY_CREDIT_BUDGET,
+    MAX_PER_MINUTE,
+    LimitSettings,
+    limits_of,
+)
 
 
 class NameForm(forms.Form):
@@ -119,3 +125,53 @@ class OAuthClientForm(OAuthClientEditForm):
         label="Public client (PKCE, no secret)",
         help_text="For browser, mobile and desktop apps, which cannot keep a secret.",
     )
+
+
+class LimitsForm(forms.Form):
+    """A project's or an API key's own rate limits and monthly budget; an empty
+    field means the default (`defaults`: the per-minute figures in force)."""
+
+    requests_per_minute = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PER_MINUTE
+    )
+    runs_per_minute = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PER_MINUTE
+    )
+    monthly_credit_budget = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_value=MAX_MONTHLY_CREDIT_BUDGET,
+        max_digits=12,
+        decimal_places=2,
+        label="Monthly credit budget",
+        help_text="Credits per calendar month (UTC); runs are refused once it is "
+        "spent. Empty: no budget.",
+    )
+
+    def __init__(
+        self,
+        *args,
+        owner: Project | ApiKey,
+        defaults: tuple[int, int],
+        **kwargs,
+    ):
+        kwargs.setdefault("auto_id", f"limits-{owner.pk}-%s")
+        kwargs.setdefault("initial", limits_of(owner).__dict__)
+        super().__init__(*args, **kwargs)
+        for name, default in zip(
+            ("requests_per_minute", "runs_per_minute"), defaults, strict=True
+        ):
+            field = self.fields[name]
+            field.label = name.replace("_", " ").capitalize()
+            field.help_text = (
+                f"Empty: the default, {default:,}." if default else "Empty: no limit."
+            )
+
+    def limits(self) -> LimitSettings:
+        return LimitSettings(**self.cleaned_data)
+
+    def error_text(self) -> str:
+        return " ".join(
+            f"{self.fields[name].label}: {' '.join(str(error) for error in errors)}"
+            for name, errors in self.errors.items()
+        )
