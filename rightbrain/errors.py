@@ -6,6 +6,8 @@ The JSON API turns them into its error envelope (status and `detail` items with
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class DomainError(Exception):
     status = 422
@@ -51,6 +53,10 @@ class TooManyRequests(DomainError):
 
 
 class BudgetExhausted(DomainError):
-    """A monthly credit budget is spent (API: 402)."""
+    """A monthly credit budget is spent (API: 402) until `resets` (UTC)."""
 
     status = 402
+
+    def __init__(self, message: str, *, resets: datetime):
+        super().__init__(message)
+        self.resets = resets

@@ -9,6 +9,12 @@ Runs whose model has no known price charge no credits and never reach one.
 The spend is read from rollups, never by summing runs: a project's from its
 daily usage rows (runs of every kind: API, dashboard, share links), a key's
 from its one monthly row. Neither is read when no budget is set.
+
+The project's read grows with its tasks, not its runs: on PostgreSQL, 300
+tasks at the end of a month (9,300 daily rows) sum in about 5 ms. A project
+monthly row would make it one row, but every run of the project would then
+update that one row and queue on its lock until commit; the daily rows are
+per task, so runs of different tasks never wait for each other.
 """
 
 from __future__ import annotations
@@ -73,13 +79,16 @@ def budgets_check(
     """BudgetExhausted (402) when the project's or the key's budget for this
     month is spent; otherwise nothing (and no query for an absent budget)."""
     month = month_of(now or timezone.now())
+    resets = month_after(month)
     if project.monthly_credit_budget is not None:
         spent = project_credits_in_month(project_id=project.pk, month=month)
         if spent >= project.monthly_credit_budget:
             raise BudgetExhausted(
                 f"The project's monthly budget of {project.monthly_credit_budget} "
                 f"credits is spent ({spent} credits this month). Runs resume "
-                f"{_resumes(month)}, or when an owner or admin raises the budget."
+                f"on {resets:%Y-%m-%d} at 00:00 UTC, or when an owner or admin "
+                "raises the budget.",
+                resets=resets,
             )
     if api_key is not None and api_key.monthly_credit_budget is not None:
         spent = api_key_credits_in_month(api_key_id=api_key.pk, month=month)
@@ -87,10 +96,7 @@ def budgets_check(
             raise BudgetExhausted(
                 f"This API key's monthly budget of {api_key.monthly_credit_budget} "
                 f"credits is spent ({spent} credits this month). Its runs resume "
-                f"{_resumes(month)}, or when an owner or admin raises the budget."
+                f"on {resets:%Y-%m-%d} at 00:00 UTC, or when an owner or admin "
+                "raises the budget.",
+                resets=resets,
             )
-
-
-def _resumes(month: datetime) -> str:
-    reset = month_after(month)
-    return f"on {reset:%Y-%m-%d} at 00:00 UTC"

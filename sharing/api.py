@@ -466,6 +466,7 @@ def too_many_requests(retry_after: int) -> HttpResponse:
     response={
         200: PublicRunOut,
         **PUBLIC_ERRORS,
+        402: ErrorResponse,
         413: ErrorResponse,
         429: ErrorResponse,
     },
