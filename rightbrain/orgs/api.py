@@ -9,6 +9,7 @@ them all (selectors.py). Secrets appear only in the answer that creates them.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -241,9 +242,8 @@ def _limits_after(
     owner: Project | ApiKey, payload: LimitsUpdate
 ) -> services.LimitSettings:
     """The owner's limits with the fields the caller sent replaced."""
-    current = services.limits_of(owner)
     changes = {name: getattr(payload, name) for name in payload.model_fields_set}
-    return services.LimitSettings(**{**current.__dict__, **changes})
+    return dataclasses.replace(services.limits_of(owner), **changes)
 
 
 def _require_limit_manager(access: ProjectAccess, principal: Principal) -> None:

@@ -74,10 +74,15 @@ def _context(request: AuthedRequest, access: ProjectAccess, **extra) -> dict:
         selectors.api_keys_for(project=access.project, user=user, role=role)
     )
     manages_limits = _manages_limits(access)
+    # A refused limits form is shown again, open, with its errors.
+    refused = extra.pop("refused_limits", None)
     for api_key in api_keys:
-        api_key.limits_form = (  # type: ignore[attr-defined]
-            _key_limits_form(api_key) if manages_limits else None
-        )
+        if not manages_limits:
+            api_key.limits_form = None  # type: ignore[attr-defined]
+        elif refused is not None and refused.owner_pk == api_key.pk:
+            api_key.limits_form = refused  # type: ignore[attr-defined]
+        else:
+            api_key.limits_form = _key_limits_form(api_key)  # type: ignore[attr-defined]
     return {
         "nav": "settings",
         "access": access,
@@ -237,18 +242,17 @@ def api_key_limits(
     if api_key is None:
         raise Http404("No such API key.")
     form = _key_limits_form(api_key, request.POST)
-    if not form.is_valid():
-        messages.error(
-            request, f"Limits of “{api_key.name}” not saved. {form.error_text()}"
-        )
-        return _after_change(request, access, "api_keys_panel")
-    try:
-        services.api_key_limits_set(api_key=api_key, limits=form.limits())
-    except Invalid as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"Saved the limits and budget of “{api_key.name}”.")
-    return _after_change(request, access, "api_keys_panel")
+    if form.is_valid():
+        try:
+            services.api_key_limits_set(api_key=api_key, limits=form.limits())
+        except Invalid as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request, f"Saved the limits and budget of “{api_key.name}”."
+            )
+            return _after_change(request, access, "api_keys_panel")
+    return _render(request, access, "api_keys_panel", refused_limits=form)
 
 
 @require_POST

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 from django import forms
 
 from rightbrain.orgs.models import ApiKey, OAuthClient, Project
@@ -155,8 +157,9 @@ class LimitsForm(forms.Form):
         defaults: tuple[int, int],
         **kwargs,
     ):
+        self.owner_pk = owner.pk
         kwargs.setdefault("auto_id", f"limits-{owner.pk}-%s")
-        kwargs.setdefault("initial", limits_of(owner).__dict__)
+        kwargs.setdefault("initial", dataclasses.asdict(limits_of(owner)))
         super().__init__(*args, **kwargs)
         for name, default in zip(
             ("requests_per_minute", "runs_per_minute"), defaults, strict=True
@@ -170,8 +173,17 @@ class LimitsForm(forms.Form):
     def limits(self) -> LimitSettings:
         return LimitSettings(**self.cleaned_data)
 
-    def error_text(self) -> str:
-        return " ".join(
-            f"{self.fields[name].label}: {' '.join(str(error) for error in errors)}"
-            for name, errors in self.errors.items()
-        )
+    def summary(self) -> str:
+        """The saved figures in a few words, for the closed disclosure."""
+        saved = LimitSettings(**self.initial)
+        parts = [
+            f"{value:,} {what} a minute"
+            for value, what in (
+                (saved.requests_per_minute, "requests"),
+                (saved.runs_per_minute, "runs"),
+            )
+            if value is not None
+        ]
+        if saved.monthly_credit_budget is not None:
+            parts.append(f"budget {saved.monthly_credit_budget} credits a month")
+        return ", ".join(parts) or "the defaults, no budget"

@@ -254,9 +254,15 @@ def _render_projects(request: AuthedRequest, membership: Membership, **extra):
     template = "orgs/console_projects.html"
     if request.htmx:
         template += "#projects_panel"
+    # A refused limits form is shown again, open, with its errors.
+    refused = extra.pop("refused_limits", None)
     projects = list(selectors.projects_of(organization=membership.organization))
     for project in projects:
-        project.limits_form = _project_limits_form(project)  # type: ignore[attr-defined]
+        project.limits_form = (  # type: ignore[attr-defined]
+            refused
+            if refused is not None and refused.owner_pk == project.pk
+            else _project_limits_form(project)
+        )
     context = {
         "nav": "settings",
         "organization": membership.organization,
@@ -342,18 +348,15 @@ def console_project_limits(
     """Set the project's rate limits and monthly budget (owners and admins)."""
     membership, project = _managed_project(request, org_id, project_id)
     form = _project_limits_form(project, request.POST)
-    if not form.is_valid():
-        messages.error(
-            request, f"Limits of {project.name} not saved. {form.error_text()}"
-        )
-        return _after_project_change(request, membership)
-    try:
-        services.project_limits_set(project=project, limits=form.limits())
-    except Invalid as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"Saved the limits and budget of {project.name}.")
-    return _after_project_change(request, membership)
+    if form.is_valid():
+        try:
+            services.project_limits_set(project=project, limits=form.limits())
+        except Invalid as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Saved the limits and budget of {project.name}.")
+            return _after_project_change(request, membership)
+    return _render_projects(request, membership, refused_limits=form)
 
 
 @require_POST

@@ -44,7 +44,7 @@ def test_owners_and_admins_set_a_projects_limits_on_the_projects_page(
 
     response = browser.post(_project_limits_url(personas), BUDGET, follow=True)
     assert "Saved the limits and budget of Default project." in response.text
-    assert "budget 750.50 credits" in response.text
+    assert "30 runs a minute, budget 750.50 credits a month" in response.text
     project = _project()
     assert (project.requests_per_minute, project.runs_per_minute) == (None, 30)
     assert project.monthly_credit_budget == Decimal("750.50")
@@ -70,11 +70,14 @@ def test_the_project_form_over_htmx_answers_the_panel(personas, as_user):
         ({"requests_per_minute": "lots"}, "Enter a whole number"),
     ],
 )
-def test_bad_project_limits_are_refused_with_a_message(personas, as_user, data, says):
+def test_bad_project_limits_are_shown_again_with_their_message(
+    personas, as_user, data, says
+):
     response = as_user("owner").post(
         _project_limits_url(personas), data, headers={"HX-Request": "true"}
     )
-    assert "Limits of Default project not saved." in response.text
+    assert response.status_code == 200  # htmx swaps the panel with the errors
+    assert '<details class="disclosure" open>' in response.text
     assert says in response.text
     project = _project()
     assert project.monthly_credit_budget is None
@@ -124,8 +127,18 @@ def test_a_bad_key_budget_is_refused_with_a_message(personas, as_user):
         {"monthly_credit_budget": "-1"},
         headers={"HX-Request": "true"},
     )
-    assert "Limits of “ETL” not saved." in response.text
+    assert response.status_code == 200
+    assert '<details class="disclosure" open>' in response.text
+    assert 'value="-1"' in response.text  # what was typed is kept
+    assert "greater than or equal to 0" in response.text
     assert ApiKey.objects.get().monthly_credit_budget is None
+
+    without_htmx = as_user("owner").post(
+        _key_limits_url(personas, key), {"runs_per_minute": "0"}
+    )
+    assert without_htmx.status_code == 200
+    assert "<html" in without_htmx.text
+    assert "greater than or equal to 1" in without_htmx.text
 
 
 def test_editors_neither_see_nor_set_key_limits(personas, as_user):
