@@ -20,6 +20,7 @@ from rightbrain.errors import DomainError, TooManyRequests
 from rightbrain.orgs.api import router as credentials_router
 from rightbrain.orgs.auth import BearerAuth
 from runs_app.api import router as runs_router
+from runs_app.budgets_api import router as budgets_router
 from runs_app.reports_api import router as reports_router
 from sharing.api import router as sharing_router
 from tasks_app.api import router as tasks_router
@@ -134,5 +135,6 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("", tasks_router)
 api.add_router("", runs_router)
 api.add_router("", reports_router)
+api.add_router("", budgets_router)
 api.add_router("", credentials_router)
 api.add_router("", sharing_router)

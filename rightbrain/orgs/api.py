@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -84,7 +83,9 @@ class ApiKeyOut(Schema):
 
 
 class LimitsUpdate(Schema):
-    """Only the fields sent change; null resets one to its default."""
+    """Rate limits and budget to set (a key's here, a project's in
+    runs_app/budgets_api.py): only the fields sent change; null resets one to
+    its default."""
 
     # Strict: true is not 1 a minute, and "5" is not a number.
     requests_per_minute: int | None = Field(None, strict=True)
@@ -92,18 +93,6 @@ class LimitsUpdate(Schema):
     monthly_credit_budget: Decimal | None = Field(
         None, description='Credits, e.g. "5000.00"; null: no budget.'
     )
-
-
-class ProjectLimitsOut(Schema):
-    requests_per_minute: int | None = Field(
-        description="The project's own limit across its credentials; null: default."
-    )
-    runs_per_minute: int | None
-    monthly_credit_budget: str | None = Field(
-        description="Credits per calendar month (UTC); null: no budget."
-    )
-    effective_requests_per_minute: int = Field(description="0: no limit.")
-    effective_runs_per_minute: int = Field(description="0: no limit.")
 
 
 class PaginatedApiKeyResultSet(Schema):
@@ -221,24 +210,7 @@ def api_key_out(api_key: ApiKey, key: str | None = None) -> dict[str, Any]:
     }
 
 
-def project_limits_out(project: Project) -> dict[str, Any]:
-    def effective(own: int | None, setting: str) -> int:
-        return getattr(settings, setting) if own is None else own
-
-    return {
-        "requests_per_minute": project.requests_per_minute,
-        "runs_per_minute": project.runs_per_minute,
-        "monthly_credit_budget": _credits(project.monthly_credit_budget),
-        "effective_requests_per_minute": effective(
-            project.requests_per_minute, "RB_PROJECT_REQUESTS_PER_MINUTE"
-        ),
-        "effective_runs_per_minute": effective(
-            project.runs_per_minute, "RB_PROJECT_RUNS_PER_MINUTE"
-        ),
-    }
-
-
-def _limits_after(
+def limits_after(
     owner: Project | ApiKey, payload: LimitsUpdate
 ) -> services.LimitSettings:
     """The owner's limits with the fields the caller sent replaced."""
@@ -246,7 +218,7 @@ def _limits_after(
     return dataclasses.replace(services.limits_of(owner), **changes)
 
 
-def _require_limit_manager(access: ProjectAccess, principal: Principal) -> None:
+def require_limit_manager(access: ProjectAccess, principal: Principal) -> None:
     """Limits and budgets are for owners and admins, acting as themselves."""
     if principal.user is None or not role_allows(access.role, Perm.ORG_MANAGE_PROJECTS):
         raise Forbidden("Only owners and admins may change limits and budgets.")
@@ -353,7 +325,7 @@ def api_key_update(
     payload: LimitsUpdate,
 ):
     access, user = _credentials_access(request, org_id, project_id)
-    _require_limit_manager(access, request.auth)  # type: ignore[attr-defined]
+    require_limit_manager(access, request.auth)  # type: ignore[attr-defined]
     api_key = (
         selectors.api_keys_for(project=access.project, user=user, role=access.role)
         .filter(pk=api_key_id)
@@ -361,50 +333,8 @@ def api_key_update(
     )
     if api_key is None:
         raise Http404("No such API key.")
-    services.api_key_limits_set(api_key=api_key, limits=_limits_after(api_key, payload))
+    services.api_key_limits_set(api_key=api_key, limits=limits_after(api_key, payload))
     return api_key_out(api_key)
-
-
-# Project limits ---------------------------------------------------------------------
-
-
-def _member_project(request: HttpRequest, org_id: UUID, project_id: UUID):
-    access = project_access_for_principal(
-        request.auth,  # type: ignore[attr-defined]
-        org_id=org_id,
-        project_id=project_id,
-    )
-    if access is None or not access.role:
-        raise Http404("No such project.")
-    return access
-
-
-@router.get(
-    PROJECT + "/limits",
-    response={200: ProjectLimitsOut, **ERRORS},
-    summary="The project's rate limits and monthly credit budget",
-    operation_id="project_limits_get",
-)
-def project_limits_get(request: HttpRequest, org_id: UUID, project_id: UUID):
-    access = _member_project(request, org_id, project_id)
-    return project_limits_out(access.project)
-
-
-@router.post(
-    PROJECT + "/limits",
-    response={200: ProjectLimitsOut, **ERRORS},
-    summary="Set the project's rate limits and monthly credit budget",
-    operation_id="project_limits_update",
-)
-def project_limits_update(
-    request: HttpRequest, org_id: UUID, project_id: UUID, payload: LimitsUpdate
-):
-    access = _member_project(request, org_id, project_id)
-    _require_limit_manager(access, request.auth)  # type: ignore[attr-defined]
-    project = services.project_limits_set(
-        project=access.project, limits=_limits_after(access.project, payload)
-    )
-    return project_limits_out(project)
 
 
 # OAuth clients ----------------------------------------------------------------------
