@@ -19,6 +19,7 @@ per task, so runs of different tasks never wait for each other.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -70,6 +71,32 @@ def api_keys_credits_in_month(
         ApiKeyMonthlyUsage.objects.filter(
             api_key_id__in=api_key_ids, month=month
         ).values_list("api_key_id", "credits")
+    )
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    budget: Decimal
+    spent: Decimal
+    resets: datetime
+
+    @property
+    def reached(self) -> bool:
+        return self.spent >= self.budget
+
+
+def project_budget_status(
+    *, project: Project, now: datetime | None = None
+) -> BudgetStatus | None:
+    """The project's budget and this month's spend; None (and no query) when
+    it has no budget."""
+    if project.monthly_credit_budget is None:
+        return None
+    month = month_of(now or timezone.now())
+    return BudgetStatus(
+        budget=project.monthly_credit_budget,
+        spent=project_credits_in_month(project_id=project.pk, month=month),
+        resets=month_after(month),
     )
 
 
