@@ -71,6 +71,10 @@ def _or_default(value: int | None, setting: str) -> int:
     return getattr(settings, setting) if value is None else value
 
 
+def _per_minute(count: int, what: str) -> str:
+    return f"{count} {what if count != 1 else what.removesuffix('s')} a minute"
+
+
 def _admit(limits: RateLimits, what: str, *, own: int, project: int) -> None:
     retry_after = window_refusal(
         f"{limits.kind}:{limits.credential_id}:{what}", limit=own
@@ -78,14 +82,14 @@ def _admit(limits: RateLimits, what: str, *, own: int, project: int) -> None:
     if retry_after is not None:
         who = _CREDENTIAL_NAMES[limits.kind]
         raise TooManyRequests(
-            f"{who} may make {own} {what} a minute; try again in "
+            f"{who} may make {_per_minute(own, what)}; try again in "
             f"{retry_after} seconds.",
             retry_after=retry_after,
         )
     retry_after = window_refusal(f"project:{limits.project_id}:{what}", limit=project)
     if retry_after is not None:
         raise TooManyRequests(
-            f"This project may make {project} {what} a minute across all of its "
+            f"This project may make {_per_minute(project, what)} across all of its "
             f"credentials; try again in {retry_after} seconds.",
             retry_after=retry_after,
         )

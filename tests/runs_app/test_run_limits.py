@@ -77,3 +77,12 @@ def test_a_keys_own_runs_per_minute_overrides_the_setting(
         fake_llm.answer(GOOD)
         assert batch.post(f"/task/{task['id']}/run", INPUT).status_code == 200
     assert batch.post(f"/task/{task['id']}/run", INPUT).status_code == 429
+
+
+def test_a_limit_of_one_reads_as_one_run(run_task, fake_llm, settings):
+    settings.RB_API_RUNS_PER_MINUTE = 1
+    client, task = run_task()
+    fake_llm.answer(GOOD)
+    assert client.post(f"/task/{task['id']}/run", INPUT).status_code == 200
+    refused = client.post(f"/task/{task['id']}/run", INPUT)
+    assert refused.json()["detail"].startswith("This API key may make 1 run a minute;")
