@@ -181,6 +181,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # An unreachable cache is skipped (rate limits fail open); these
+            # keep a hung Redis from holding every request for long.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -419,6 +422,13 @@ if RB_FILES_ORIGIN:
 # Share links: runs from one visitor address per minute, across all links
 # (api.md §13.2); the cache counts them, so with Redis every process agrees.
 RB_SHARE_RUNS_PER_MINUTE = env_int("RB_SHARE_RUNS_PER_MINUTE", 10)
+# API rate limits per minute (0: no limit), counted in the cache: per credential
+# (an API key, an OAuth client, a task's access token; an API key may have its
+# own values) and per project across its credentials (a project may have its own).
+RB_API_REQUESTS_PER_MINUTE = env_int("RB_API_REQUESTS_PER_MINUTE", 600)
+RB_API_RUNS_PER_MINUTE = env_int("RB_API_RUNS_PER_MINUTE", 120)
+RB_PROJECT_REQUESTS_PER_MINUTE = env_int("RB_PROJECT_REQUESTS_PER_MINUTE", 1200)
+RB_PROJECT_RUNS_PER_MINUTE = env_int("RB_PROJECT_RUNS_PER_MINUTE", 300)
 # Invitations to an organisation stay valid this many days.
 RB_INVITATION_DAYS = env_int("RB_INVITATION_DAYS", 7)
 # Task forwarders: seconds to wait for a destination's answer, and the base of

@@ -35,6 +35,7 @@ from rightbrain.api_common import (
 from rightbrain.blocking import blocking
 from rightbrain.errors import BadRequest, Forbidden, Invalid
 from rightbrain.orgs.auth import DeferredBearerAuth, principal_from
+from rightbrain.orgs.limits import admit_run
 from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import page_after
 from runs_app import file_serving, files, services
@@ -339,6 +340,7 @@ def _json_object_part(raw: str) -> dict[str, Any]:
         202: TaskRunOut,
         **ERRORS,
         **FILE_ERRORS,
+        402: ErrorResponse,
         503: ErrorResponse,
     },
     summary="Run a task",
@@ -372,8 +374,12 @@ def _accept_run(
 ) -> services.PreparedRun | HttpResponse:
     """The checked request, prepared for the model; or the answer already (an
     asynchronous run is queued here)."""
-    principal_from(request)  # the token is checked here (DeferredBearerAuth)
+    # The token is checked here (DeferredBearerAuth), and counted as a request.
+    principal = principal_from(request)
     task, _role, _ = _task_for_runs(request, org_id, project_id, task_id, Perm.TASK_RUN)
+    if principal.limits is not None:
+        # Only a run the caller may make counts against the runs per minute.
+        admit_run(principal.limits)
     payload, uploads = _run_request(request)
     if payload.task_input is None:
         if payload.input_params is not None:
@@ -390,7 +396,7 @@ def _accept_run(
         "task": task,
         "revision": revision,
         "task_input": payload.task_input,
-        "user": principal_of(request).user,
+        "user": principal.user,
         "reporting_group": services.reporting_group_for(
             project=task.project, name=query.reporting_group
         ),
@@ -399,6 +405,7 @@ def _accept_run(
         "use_fallback_model": query.use_fallback_model,
         "uploads": uploads,
         "access_token_hash": task.access_token_hash if _token_reads(request) else "",
+        "api_key": principal.api_key,
     }
     if not query.run_async:
         return services.run_prepare(**request_fields)

@@ -469,6 +469,7 @@ def too_many_requests(retry_after: int) -> HttpResponse:
         200: PublicRunOut,
         **PUBLIC_ERRORS,
         **FILE_ERRORS,
+        402: ErrorResponse,
         429: ErrorResponse,
     },
     auth=None,

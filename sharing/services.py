@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from rightbrain.errors import Forbidden, Invalid, TooLarge
+from rightbrain.errors import BudgetExhausted, Forbidden, Invalid, TooLarge
 from rightbrain.orgs.models import Project, User
 from runs_app import files
 from runs_app.models import RunFile, TaskRun
@@ -367,6 +367,14 @@ def share_run_execute(
             user=user,
             uploads=run_uploads,
         )
+    except BudgetExhausted as spent:
+        share_use_give_back(share=share)
+        # Visitors learn when to come back, not the owner's budget or spend.
+        raise BudgetExhausted(
+            "This shared task has used its monthly allowance; it runs again on "
+            f"{spent.resets:%Y-%m-%d}.",
+            resets=spent.resets,
+        ) from None
     except BaseException:
         share_use_give_back(share=share)
         raise

@@ -20,6 +20,7 @@ from ninja.security import HttpBearer
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthlibRequest
 
+from rightbrain.orgs.limits import RateLimits, admit_request
 from rightbrain.orgs.models import ApiKey, Membership, OAuthClient, Project, User
 from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.selectors import ProjectAccess
@@ -50,6 +51,10 @@ class Principal:
     # The credential's project with the caller's role, when resolving the
     # credential could read it in the same query (API keys).
     access: ProjectAccess | None = field(default=None, compare=False)
+    # The API key itself (its budget), when the credential is one.
+    api_key: ApiKey | None = field(default=None, compare=False)
+    # The credential's rate limits; None for the dashboard's session.
+    limits: RateLimits | None = field(default=None, compare=False)
 
     @property
     def member_key(self) -> str | None:
@@ -103,6 +108,16 @@ def api_key_principal(token: str) -> Principal | None:
             project.organization,
             key.member_role or "",  # type: ignore[attr-defined]
         ),
+        api_key=key,
+        limits=RateLimits(
+            kind="api_key",
+            credential_id=key.pk,
+            project_id=project.pk,
+            requests_per_minute=key.requests_per_minute,
+            runs_per_minute=key.runs_per_minute,
+            project_requests_per_minute=project.requests_per_minute,
+            project_runs_per_minute=project.runs_per_minute,
+        ),
     )
 
 
@@ -137,12 +152,36 @@ def oauth_principal(token: str) -> Principal | None:
             project_id=client.project_id,
             service_role=Role.EDITOR,
             credential="oauth",
+            limits=_oauth_client_limits(client),
         )
     else:
         user = client.user
     if user is None or not user.is_active:
         return None
-    return Principal(user=user, project_id=client.project_id, credential="oauth")
+    return Principal(
+        user=user,
+        project_id=client.project_id,
+        credential="oauth",
+        limits=_oauth_client_limits(client),
+    )
+
+
+def _oauth_client_limits(client: OAuthClient) -> RateLimits:
+    """The client's limits (the settings) and its project's (one query: DOT's
+    token lookup does not read the project)."""
+    row = (
+        Project.objects.filter(pk=client.project_id)
+        .values_list("requests_per_minute", "runs_per_minute")
+        .first()
+    )
+    requests_per_minute, runs_per_minute = row if row is not None else (None, None)
+    return RateLimits(
+        kind="oauth_client",
+        credential_id=client.pk,
+        project_id=client.project_id,
+        project_requests_per_minute=requests_per_minute,
+        project_runs_per_minute=runs_per_minute,
+    )
 
 
 register_bearer_resolver(oauth_principal)
@@ -152,9 +191,12 @@ class BearerAuth(HttpBearer):
     """`Authorization: Bearer <token>` for every kind of token."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
+        """The caller, counted against its rate limits (429 when over)."""
         for resolver in _resolvers:
             principal = resolver(token)
             if principal is not None:
+                if principal.limits is not None:
+                    admit_request(principal.limits)
                 request.principal = principal  # type: ignore[attr-defined]
                 return principal
         return None

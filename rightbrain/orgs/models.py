@@ -89,6 +89,27 @@ class Organization(models.Model):
         return self.name
 
 
+def limit_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """A set rate limit is at least one a minute, a budget never negative."""
+    return [
+        models.CheckConstraint(
+            condition=models.Q(requests_per_minute__isnull=True)
+            | models.Q(requests_per_minute__gte=1),
+            name=f"{prefix}_requests_per_minute_positive",
+        ),
+        models.CheckConstraint(
+            condition=models.Q(runs_per_minute__isnull=True)
+            | models.Q(runs_per_minute__gte=1),
+            name=f"{prefix}_runs_per_minute_positive",
+        ),
+        models.CheckConstraint(
+            condition=models.Q(monthly_credit_budget__isnull=True)
+            | models.Q(monthly_credit_budget__gte=0),
+            name=f"{prefix}_monthly_credit_budget_not_negative",
+        ),
+    ]
+
+
 class Project(models.Model):
     """A workspace inside an organisation. Tasks, tags and credentials live here."""
 
@@ -98,6 +119,14 @@ class Project(models.Model):
     )
     name = models.CharField(max_length=100)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Ceilings across all of the project's credentials (rightbrain/orgs/limits.py);
+    # null: the RB_PROJECT_* setting.
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    runs_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # Credits the project may spend per calendar month (UTC); null: no budget.
+    monthly_credit_budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
     created = models.DateTimeField(default=timezone.now, editable=False)
     modified = models.DateTimeField(auto_now=True)
 
@@ -110,6 +139,7 @@ class Project(models.Model):
                 condition=models.Q(archived_at__isnull=True),
                 name="project_name_unique_per_org",
             ),
+            *limit_constraints("project"),
         ]
 
     def __str__(self) -> str:
@@ -200,9 +230,18 @@ class ApiKey(models.Model):
     created = models.DateTimeField(default=timezone.now, editable=False)
     last_used = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # This key's own ceilings; null: the RB_API_* setting.
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    runs_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # Credits runs made with this key may spend per calendar month (UTC);
+    # null: no budget of its own (the project's still applies).
+    monthly_credit_budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-created", "-id"]
+        constraints = [*limit_constraints("api_key")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -89,6 +91,90 @@ def project_rename(*, project: Project, name: str) -> Project:
             {"name": f"This organisation already has a project named “{name}”."}
         ) from None
     return project
+
+
+# Rate limits and budgets (rightbrain/orgs/limits.py, runs_app/budgets.py) ---------
+
+# Beyond these a value is a typo, not a plan: a million requests a minute, a
+# billion credits ($1M at the default credit price) a month.
+MAX_PER_MINUTE = 1_000_000
+MAX_MONTHLY_CREDIT_BUDGET = Decimal(1_000_000_000)
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """A project's or an API key's own limits; None: the default (for rates,
+    the RB_* setting; for the budget, none)."""
+
+    requests_per_minute: int | None = None
+    runs_per_minute: int | None = None
+    monthly_credit_budget: Decimal | None = None
+
+
+def limits_of(owner: Project | ApiKey) -> LimitSettings:
+    return LimitSettings(
+        requests_per_minute=owner.requests_per_minute,
+        runs_per_minute=owner.runs_per_minute,
+        monthly_credit_budget=owner.monthly_credit_budget,
+    )
+
+
+def _checked_limits(limits: LimitSettings) -> LimitSettings:
+    for field in ("requests_per_minute", "runs_per_minute"):
+        value = getattr(limits, field)
+        if value is not None and not 1 <= value <= MAX_PER_MINUTE:
+            raise Invalid(
+                f"{field} is a whole number from 1 to {MAX_PER_MINUTE:,}, "
+                "or null for the default.",
+                field=field,
+            )
+    budget = limits.monthly_credit_budget
+    if budget is not None:
+        if not budget.is_finite() or not 0 <= budget <= MAX_MONTHLY_CREDIT_BUDGET:
+            raise Invalid(
+                "monthly_credit_budget is a number of credits from 0 to "
+                f"{MAX_MONTHLY_CREDIT_BUDGET:,}, or null for no budget.",
+                field="monthly_credit_budget",
+            )
+        if budget != budget.quantize(Decimal("0.01")):
+            raise Invalid(
+                "monthly_credit_budget has at most two decimal places.",
+                field="monthly_credit_budget",
+            )
+    return limits
+
+
+def project_limits_set(*, project: Project, limits: LimitSettings) -> Project:
+    """Set the project's rate limits and monthly budget (owners and admins)."""
+    _checked_limits(limits)
+    project.requests_per_minute = limits.requests_per_minute
+    project.runs_per_minute = limits.runs_per_minute
+    project.monthly_credit_budget = limits.monthly_credit_budget
+    project.save(
+        update_fields=[
+            "requests_per_minute",
+            "runs_per_minute",
+            "monthly_credit_budget",
+            "modified",
+        ]
+    )
+    return project
+
+
+def api_key_limits_set(*, api_key: ApiKey, limits: LimitSettings) -> ApiKey:
+    """Set the key's rate limits and monthly budget (owners and admins)."""
+    _checked_limits(limits)
+    api_key.requests_per_minute = limits.requests_per_minute
+    api_key.runs_per_minute = limits.runs_per_minute
+    api_key.monthly_credit_budget = limits.monthly_credit_budget
+    api_key.save(
+        update_fields=[
+            "requests_per_minute",
+            "runs_per_minute",
+            "monthly_credit_budget",
+        ]
+    )
+    return api_key
 
 
 @transaction.atomic

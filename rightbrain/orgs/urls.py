@@ -49,6 +49,11 @@ urlpatterns = [
         name="console_project_archive",
     ),
     path(
+        "orgs/<uuid:org_id>/projects/<uuid:project_id>/limits",
+        views.console_project_limits,
+        name="console_project_limits",
+    ),
+    path(
         "orgs/<uuid:org_id>/projects/<uuid:project_id>/restore",
         views.console_project_restore,
         name="console_project_restore",
@@ -66,6 +71,11 @@ urlpatterns = [
         API_CLIENTS + "/keys/<uuid:key_id>/revoke",
         credentials_views.api_key_revoke,
         name="api_key_revoke",
+    ),
+    path(
+        API_CLIENTS + "/keys/<uuid:key_id>/limits",
+        credentials_views.api_key_limits,
+        name="api_key_limits",
     ),
     path(
         API_CLIENTS + "/oauth/new",

@@ -15,10 +15,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from rightbrain.errors import Invalid
 from rightbrain.http import AuthedRequest
 from rightbrain.orgs import selectors, services
 from rightbrain.orgs.access import CURRENT_PROJECT_SESSION_KEY, organization_for_user
-from rightbrain.orgs.forms import InvitationForm, NameForm, ProfileForm, RoleForm
+from rightbrain.orgs.forms import (
+    InvitationForm,
+    LimitsForm,
+    NameForm,
+    ProfileForm,
+    RoleForm,
+)
 from rightbrain.orgs.models import Invitation, Membership, Project
 from rightbrain.orgs.permissions import (
     Perm,
@@ -247,15 +254,32 @@ def _render_projects(request: AuthedRequest, membership: Membership, **extra):
     template = "orgs/console_projects.html"
     if request.htmx:
         template += "#projects_panel"
+    # A refused limits form is shown again, open, with its errors.
+    refused = extra.pop("refused_limits", None)
+    projects = list(selectors.projects_of(organization=membership.organization))
+    for project in projects:
+        project.limits_form = (  # type: ignore[attr-defined]
+            refused
+            if refused is not None and refused.owner_pk == project.pk
+            else _project_limits_form(project)
+        )
     context = {
         "nav": "settings",
         "organization": membership.organization,
         "membership": membership,
-        "projects": selectors.projects_of(organization=membership.organization),
+        "projects": projects,
         "create_form": extra.pop("create_form", None) or NameForm(),
         **extra,
     }
     return render(request, template, context)
+
+
+def _project_limits_form(project: Project, data=None) -> LimitsForm:
+    defaults = (
+        settings.RB_PROJECT_REQUESTS_PER_MINUTE,
+        settings.RB_PROJECT_RUNS_PER_MINUTE,
+    )
+    return LimitsForm(data, owner=project, defaults=defaults)
 
 
 def _after_project_change(request: AuthedRequest, membership: Membership):
@@ -314,6 +338,25 @@ def console_project_rename(
     else:
         messages.success(request, f"Renamed the project to {project.name}.")
     return _after_project_change(request, membership)
+
+
+@require_POST
+@login_required
+def console_project_limits(
+    request: AuthedRequest, org_id: UUID, project_id: UUID
+) -> HttpResponse:
+    """Set the project's rate limits and monthly budget (owners and admins)."""
+    membership, project = _managed_project(request, org_id, project_id)
+    form = _project_limits_form(project, request.POST)
+    if form.is_valid():
+        try:
+            services.project_limits_set(project=project, limits=form.limits())
+        except Invalid as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Saved the limits and budget of {project.name}.")
+            return _after_project_change(request, membership)
+    return _render_projects(request, membership, refused_limits=form)
 
 
 @require_POST

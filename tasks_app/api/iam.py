@@ -16,7 +16,12 @@ from django.http import Http404, HttpRequest, JsonResponse
 from ninja import Router, Schema
 from pydantic import ConfigDict
 
-from rightbrain.api_common import PROJECT, PaginationDetails, page_limit_of
+from rightbrain.api_common import (
+    PROJECT,
+    ErrorResponse,
+    PaginationDetails,
+    page_limit_of,
+)
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.permissions import (
     TASK_MATRIX,
@@ -65,6 +70,7 @@ IAM_ERRORS: dict[int, Any] = {
     403: IAMError,
     404: IAMError,
     422: HTTPValidationError,
+    429: ErrorResponse,  # rate limits (rightbrain/orgs/limits.py)
 }
 
 
