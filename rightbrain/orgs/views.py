@@ -97,6 +97,20 @@ def account_settings(request: AuthedRequest) -> HttpResponse:
     )
 
 
+@require_POST
+@login_required
+def organization_leave(request: AuthedRequest, org_id: UUID) -> HttpResponse:
+    """Leave an organisation: any member may, except its last owner."""
+    membership = organization_for_user(request, org_id)
+    try:
+        services.membership_leave(membership=membership)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("account_settings")
+    messages.success(request, f"You left {membership.organization.name}.")
+    return redirect("home")
+
+
 # The admin console ------------------------------------------------------------
 
 
@@ -195,7 +209,7 @@ def console_member_role(
         return _after_member_change(request, actor, org_id)
     try:
         services.membership_role_change(
-            membership=target, role=form.cleaned_data["role"]
+            membership=target, role=form.cleaned_data["role"], actor=request.user
         )
     except ValidationError as error:
         messages.error(request, _error_text(error))
@@ -219,7 +233,7 @@ def console_member_remove(
 ) -> HttpResponse:
     actor, target = _managed_membership(request, org_id, membership_id)
     try:
-        services.membership_remove(membership=target)
+        services.membership_remove(membership=target, actor=request.user)
     except ValidationError as error:
         messages.error(request, _error_text(error))
         return _after_member_change(request, actor, org_id)
