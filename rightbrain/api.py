@@ -18,6 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from rightbrain.api_common import error_body
 from rightbrain.errors import DomainError
 from rightbrain.orgs.api import router as credentials_router
+from rightbrain.orgs.audit_api import router as audit_router
 from rightbrain.orgs.auth import BearerAuth
 from runs_app.api import router as runs_router
 from runs_app.reports_api import router as reports_router
@@ -128,4 +129,5 @@ api.add_router("", tasks_router)
 api.add_router("", runs_router)
 api.add_router("", reports_router)
 api.add_router("", credentials_router)
+api.add_router("", audit_router)
 api.add_router("", sharing_router)

@@ -2,12 +2,21 @@ from __future__ import annotations
 
 from django import forms
 
-from rightbrain.orgs.models import OAuthClient
+from rightbrain.orgs.models import AuditEvent, OAuthClient
 from rightbrain.orgs.permissions import Role
 
 
 class NameForm(forms.Form):
     name = forms.CharField(max_length=100, strip=True)
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("", "All actions"), *AuditEvent.Action.choices],
+        required=False,
+        label="Action",
+    )
+    after = forms.UUIDField(required=False)
 
 
 class ProfileForm(forms.Form):
