@@ -462,9 +462,13 @@ def _audit_api_key(
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor: User | None = None) -> ApiKey:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+    """Revoke the key (kept, for the record); revoking twice changes nothing."""
+    now = timezone.now()
+    # Conditional, so two revokes at once record one event.
+    if ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=now
+    ):
+        api_key.revoked_at = now
         _audit_api_key(
             api_key, api_key.project, actor=actor, action=Action.API_KEY_REVOKED
         )

@@ -178,3 +178,17 @@ def test_joining_and_task_grants_are_recorded(personas, api, task_body):
         ("editor", None),
     ]
     assert {e.details["member"] for e in grants} == {member}
+
+
+def test_revoking_a_key_twice_records_it_once(personas):
+    from rightbrain.orgs.services import api_key_create, api_key_revoke
+
+    key, _secret = api_key_create(
+        project=personas.project, user=personas.editor, name="Script"
+    )
+    stale = type(key).objects.get(pk=key.pk)  # loaded before the first revoke
+    api_key_revoke(api_key=key, actor=personas.editor)
+    api_key_revoke(api_key=stale, actor=personas.admin)
+
+    revoked = AuditEvent.objects.filter(action=Action.API_KEY_REVOKED)
+    assert [event.actor for event in revoked] == [personas.editor]
