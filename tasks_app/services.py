@@ -608,6 +608,11 @@ def _tags(
     return [found[tag_id] for tag_id in ids]
 
 
+def _weight_text(weight: Decimal) -> str:
+    """A weight as the audit log shows it: 1, 0.5, 0.25 (as stored or as sent)."""
+    return format(Decimal(weight).normalize(), "f")
+
+
 def active_revisions_set(
     *,
     task: Task,
@@ -661,13 +666,13 @@ def active_revisions_set(
                 "Test revisions never receive traffic.", field="active_revisions"
             )
     before = {
-        str(revision_id): str(weight)
+        str(revision_id): _weight_text(weight)
         for revision_id, weight in ActiveRevision.objects.filter(task=task)
         .order_by("-weight", "task_revision_id")
         .values_list("task_revision_id", "weight")
     }
     after = {
-        str(revision_id): str(weight)
+        str(revision_id): _weight_text(weight)
         for revision_id, weight in zip(ids, weights, strict=True)
     }
     ActiveRevision.objects.filter(task=task).delete()
@@ -710,9 +715,10 @@ def task_grants_drop(*, membership: Membership) -> dict[str, int]:
     """Drop a person's direct grants on the organisation's tasks when their
     membership ends (registered with orgs in TasksAppConfig.ready()).
 
-    Dropping the rows, rather than counting user grants only while their holder
-    is a member, keeps every task's members list truthful and means a person
-    invited back starts from their organisation role, not from stale grants.
+    Grants already count only while their holder is a member
+    (permissions.subject_keys); dropping the rows as well keeps every task's
+    members list truthful and means a person invited back starts from their
+    organisation role, not from stale grants.
     """
     dropped, _ = TaskMember.objects.filter(
         subject_type=TaskMember.SubjectType.USER,

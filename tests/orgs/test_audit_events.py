@@ -47,6 +47,16 @@ def test_a_tasks_life_is_recorded_with_its_author(personas, api, task_body):
             ]
         },
     )
+    # The same weights again change nothing and record nothing.
+    editor.post(
+        f"/task/{task['id']}",
+        {
+            "active_revisions": [
+                {"task_revision_id": second_id, "weight": 0.5},
+                {"task_revision_id": first, "weight": 0.50},
+            ]
+        },
+    )
     editor.delete(f"/task/{task['id']}")
 
     assert _actions() == [
@@ -63,7 +73,7 @@ def test_a_tasks_life_is_recorded_with_its_author(personas, api, task_body):
     edited = events.get(action=Action.TASK_EDITED)
     assert edited.details["revision_id"] == second_id
     traffic = events.get(action=Action.TASK_TRAFFIC_CHANGED)
-    assert traffic.details["from"] == {first: "1.000000"}
+    assert traffic.details["from"] == {first: "1"}
     assert traffic.details["to"] == {first: "0.5", second_id: "0.5"}
     # The deleted task still reads by name.
     assert events.get(action=Action.TASK_DELETED).target_label == "Review checker"
