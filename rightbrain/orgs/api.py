@@ -381,5 +381,5 @@ def oauth_client_regenerate_secret(
 ):
     access, user = _credentials_access(request, org_id, project_id)
     client = _changeable_client(access, user, oauth_client_id)
-    secret = services.oauth_client_regenerate_secret(client=client)
+    secret = services.oauth_client_regenerate_secret(client=client, actor=user)
     return oauth_client_out(client, secret)

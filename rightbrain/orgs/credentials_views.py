@@ -275,7 +275,9 @@ def oauth_client_regenerate_secret(
     access = _access(request, project_id)
     client = _client_for(request, access, client_id, change=True)
     try:
-        secret = services.oauth_client_regenerate_secret(client=client)
+        secret = services.oauth_client_regenerate_secret(
+            client=client, actor=request.user
+        )
     except DomainError as error:
         messages.error(request, error.message)
         return _after_change(request, access, "oauth_clients_panel")

@@ -314,6 +314,10 @@ class AuditEvent(models.Model):
         API_KEY_CREATED = "api_key.created", "API key created"
         API_KEY_REVOKED = "api_key.revoked", "API key revoked"
         OAUTH_CLIENT_CREATED = "oauth_client.created", "OAuth client created"
+        OAUTH_CLIENT_SECRET_REGENERATED = (
+            "oauth_client.secret_regenerated",
+            "OAuth client secret regenerated",
+        )
         OAUTH_CLIENT_DELETED = "oauth_client.deleted", "OAuth client deleted"
         SHARE_CREATED = "share.created", "Share created"
         SHARE_REVOKED = "share.revoked", "Share revoked"
@@ -328,7 +332,7 @@ class AuditEvent(models.Model):
     # The actor's e-mail address when the event was written, or what acted
     # without a person (e.g. "system").
     actor_label = models.CharField(max_length=254)
-    action = models.CharField(max_length=32, choices=Action.choices)
+    action = models.CharField(max_length=64, choices=Action.choices)
     target_type = models.CharField(max_length=32)
     target_id = models.CharField(max_length=64, blank=True)
     target_label = models.CharField(max_length=200, blank=True)

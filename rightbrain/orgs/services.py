@@ -704,7 +704,10 @@ def oauth_client_update(
     return client
 
 
-def oauth_client_regenerate_secret(*, client: OAuthClient) -> str:
+@transaction.atomic
+def oauth_client_regenerate_secret(
+    *, client: OAuthClient, actor: User | None = None
+) -> str:
     """A new secret, returned once; the old one stops working at once."""
     if client.public_client:
         raise Invalid(
@@ -714,6 +717,9 @@ def oauth_client_regenerate_secret(*, client: OAuthClient) -> str:
     client.client_secret = secret
     client.hash_client_secret = True
     client.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+    _audit_oauth_client(
+        client, actor=actor, action=Action.OAUTH_CLIENT_SECRET_REGENERATED
+    )
     return secret
 
 

@@ -202,3 +202,13 @@ def test_revoking_a_key_twice_records_it_once(personas):
 
     revoked = AuditEvent.objects.filter(action=Action.API_KEY_REVOKED)
     assert [event.actor for event in revoked] == [personas.editor]
+
+
+def test_regenerating_a_client_secret_is_recorded(personas, api):
+    editor = api("editor")
+    client = editor.post("/oauth_client", {"name": "Backend"}).json()
+    regenerated = editor.post(f"/oauth_client/{client['id']}/client_secret")
+
+    event = AuditEvent.objects.get(action=Action.OAUTH_CLIENT_SECRET_REGENERATED)
+    assert (event.actor, event.target_id) == (personas.editor, client["id"])
+    assert regenerated.json()["client_secret"] not in str(event.details)
