@@ -18,6 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from rightbrain.api_common import error_body
 from rightbrain.errors import DomainError, TooManyRequests
 from rightbrain.orgs.api import router as credentials_router
+from rightbrain.orgs.audit_api import router as audit_router
 from rightbrain.orgs.auth import BearerAuth
 from runs_app.api import router as runs_router
 from runs_app.budgets_api import router as budgets_router
@@ -137,4 +138,5 @@ api.add_router("", runs_router)
 api.add_router("", reports_router)
 api.add_router("", budgets_router)
 api.add_router("", credentials_router)
+api.add_router("", audit_router)
 api.add_router("", sharing_router)

@@ -336,7 +336,9 @@ def share_revoke(
     share = selectors.share_in_task(task=task, share_id=share_id)
     if share is None:
         raise Http404("This task has no share with that id.")
-    return json_response(share_out(services.share_revoke(share=share)))
+    return json_response(
+        share_out(services.share_revoke(share=share, actor=principal_of(request).user))
+    )
 
 
 @router.post(

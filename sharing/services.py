@@ -25,7 +25,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from rightbrain.errors import BudgetExhausted, Forbidden, Invalid, TooLarge
-from rightbrain.orgs.models import Project, User
+from rightbrain.orgs.models import AuditEvent, Project, User
+from rightbrain.orgs.services import audit_record
 from runs_app import files
 from runs_app.models import RunFile, TaskRun
 from runs_app.outputs import FILE_MODALITIES
@@ -130,6 +131,25 @@ def _example_run(revision: TaskRevision, run_id: UUID | None) -> TaskRun | None:
     return run
 
 
+def _audit_share(share: TaskShare, *, actor: User | None, action: str) -> None:
+    task = share.task
+    audit_record(
+        organization_id=task.project.organization_id,
+        actor=actor,
+        action=action,
+        target_type="share",
+        target_id=share.pk,
+        target_label=f"/s/{share.short_id}",
+        details={
+            "task_id": str(task.pk),
+            "task": task.name,
+            "task_revision_id": str(share.task_revision_id),
+            "project_id": str(task.project_id),
+        },
+    )
+
+
+@transaction.atomic
 def share_create(
     *,
     task: Task,
@@ -174,14 +194,19 @@ def share_create(
     )
     if custom:
         share.short_id = _checked_custom_short_id(custom)
-        return _saved(share, custom=True)
-    for _attempt in range(5):
-        share.short_id = _generated_short_id()
-        try:
-            return _saved(share, custom=False)
-        except _ShortIdTaken:
-            continue
-    raise RuntimeError("Could not find a free short id in five tries.")
+        _saved(share, custom=True)
+    else:
+        for _attempt in range(5):
+            share.short_id = _generated_short_id()
+            try:
+                _saved(share, custom=False)
+                break
+            except _ShortIdTaken:
+                continue
+        else:
+            raise RuntimeError("Could not find a free short id in five tries.")
+    _audit_share(share, actor=user, action=AuditEvent.Action.SHARE_CREATED)
+    return share
 
 
 class _ShortIdTaken(Exception):
@@ -203,13 +228,17 @@ def _saved(share: TaskShare, *, custom: bool) -> TaskShare:
     return share
 
 
-def share_revoke(*, share: TaskShare) -> TaskShare:
+@transaction.atomic
+def share_revoke(*, share: TaskShare, actor: User | None = None) -> TaskShare:
     """Turn the link off for good; revoking twice changes nothing."""
-    if share.active:
-        now = timezone.now()
-        TaskShare.objects.filter(pk=share.pk).update(active=False, modified=now)
-        share.active = False
+    now = timezone.now()
+    # Conditional, so two revokes at once record one event.
+    if TaskShare.objects.filter(pk=share.pk, active=True).update(
+        active=False, modified=now
+    ):
         share.modified = now
+        _audit_share(share, actor=actor, action=AuditEvent.Action.SHARE_REVOKED)
+    share.active = False
     return share
 
 

@@ -179,7 +179,7 @@ def task_share_revoke(
     share = selectors.share_in_task(task=access.task, share_id=share_id)
     if share is None:
         raise Http404("This task has no such share link.")
-    services.share_revoke(share=share)
+    services.share_revoke(share=share, actor=request.user)
     messages.success(request, f"Revoked {share.path}: it no longer opens.")
     if not request.htmx:
         return redirect("task_shares", project_id=project_id, task_id=task_id)

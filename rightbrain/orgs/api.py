@@ -307,7 +307,7 @@ def api_key_revoke(
     )
     if api_key is None:
         raise Http404("No such API key.")
-    services.api_key_revoke(api_key=api_key)
+    services.api_key_revoke(api_key=api_key, actor=user)
     return json_null()
 
 
@@ -435,7 +435,9 @@ def oauth_client_delete(
     request: HttpRequest, org_id: UUID, project_id: UUID, oauth_client_id: UUID
 ):
     access, user = _credentials_access(request, org_id, project_id)
-    services.oauth_client_delete(client=_visible_client(access, user, oauth_client_id))
+    services.oauth_client_delete(
+        client=_visible_client(access, user, oauth_client_id), actor=user
+    )
     return json_null()
 
 
@@ -450,5 +452,5 @@ def oauth_client_regenerate_secret(
 ):
     access, user = _credentials_access(request, org_id, project_id)
     client = _changeable_client(access, user, oauth_client_id)
-    secret = services.oauth_client_regenerate_secret(client=client)
+    secret = services.oauth_client_regenerate_secret(client=client, actor=user)
     return oauth_client_out(client, secret)

@@ -218,7 +218,7 @@ def api_key_revoke(
     )
     if api_key is None:
         raise Http404("No such API key.")
-    services.api_key_revoke(api_key=api_key)
+    services.api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, f"Revoked the key “{api_key.name}”.")
     return _after_change(request, access, "api_keys_panel")
 
@@ -334,7 +334,9 @@ def oauth_client_regenerate_secret(
     access = _access(request, project_id)
     client = _client_for(request, access, client_id, change=True)
     try:
-        secret = services.oauth_client_regenerate_secret(client=client)
+        secret = services.oauth_client_regenerate_secret(
+            client=client, actor=request.user
+        )
     except DomainError as error:
         messages.error(request, error.message)
         return _after_change(request, access, "oauth_clients_panel")
@@ -356,6 +358,6 @@ def oauth_client_delete(
 ) -> HttpResponse:
     access = _access(request, project_id)
     client = _client_for(request, access, client_id, change=False)
-    services.oauth_client_delete(client=client)
+    services.oauth_client_delete(client=client, actor=request.user)
     messages.success(request, f"Deleted {client.name}; its tokens no longer work.")
     return _after_change(request, access, "oauth_clients_panel")

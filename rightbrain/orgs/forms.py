@@ -4,7 +4,7 @@ import dataclasses
 
 from django import forms
 
-from rightbrain.orgs.models import ApiKey, OAuthClient, Project
+from rightbrain.orgs.models import ApiKey, AuditEvent, OAuthClient, Project
 from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.services import (
     MAX_MONTHLY_CREDIT_BUDGET,
@@ -16,6 +16,15 @@ from rightbrain.orgs.services import (
 
 class NameForm(forms.Form):
     name = forms.CharField(max_length=100, strip=True)
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("", "All actions"), *AuditEvent.Action.choices],
+        required=False,
+        label="Action",
+    )
+    after = forms.UUIDField(required=False)
 
 
 class ProfileForm(forms.Form):

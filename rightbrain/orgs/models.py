@@ -393,3 +393,68 @@ class OAuthCodeRedemption(models.Model):
         return (
             f"code redeemed by {self.application_id} at {self.created:%Y-%m-%d %H:%M}"
         )
+
+
+class AuditEvent(models.Model):
+    """One change that matters to an organisation's security, written by the
+    service that made it, in the same transaction: who, what, on which object,
+    when. Events have no update path; they go only with their organisation.
+
+    The actor and target are also kept as text, so the record still reads when
+    the person or the object is gone.
+    """
+
+    class Action(models.TextChoices):
+        TASK_CREATED = "task.created", "Task created"
+        TASK_EDITED = "task.edited", "Task edited"
+        TASK_DELETED = "task.deleted", "Task deleted"
+        TASK_TRAFFIC_CHANGED = "task.traffic_changed", "Traffic re-weighted"
+        TASK_GRANT_CHANGED = "task.grant_changed", "Task access changed"
+        MEMBER_ADDED = "member.added", "Member added"
+        MEMBER_ROLE_CHANGED = "member.role_changed", "Member role changed"
+        MEMBER_REMOVED = "member.removed", "Member removed"
+        MEMBER_LEFT = "member.left", "Member left"
+        API_KEY_CREATED = "api_key.created", "API key created"
+        API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+        OAUTH_CLIENT_CREATED = "oauth_client.created", "OAuth client created"
+        OAUTH_CLIENT_SECRET_REGENERATED = (
+            "oauth_client.secret_regenerated",
+            "OAuth client secret regenerated",
+        )
+        OAUTH_CLIENT_DELETED = "oauth_client.deleted", "OAuth client deleted"
+        SHARE_CREATED = "share.created", "Share created"
+        SHARE_REVOKED = "share.revoked", "Share revoked"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The actor's e-mail address when the event was written, or what acted
+    # without a person (e.g. "system").
+    actor_label = models.CharField(max_length=254)
+    action = models.CharField(max_length=64, choices=Action.choices)
+    target_type = models.CharField(max_length=32)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # The console page and the API list: newest first, per organisation,
+            # optionally of one action.
+            models.Index(
+                fields=["organization", "-created", "-id"], name="audit_by_org"
+            ),
+            models.Index(
+                fields=["organization", "action", "-created", "-id"],
+                name="audit_by_org_action",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.target_label}"

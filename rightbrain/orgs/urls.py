@@ -11,7 +11,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("orgs/new", views.organization_create, name="organization_create"),
     path("settings/", views.account_settings, name="account_settings"),
+    path(
+        "orgs/<uuid:org_id>/leave", views.organization_leave, name="organization_leave"
+    ),
     path("orgs/<uuid:org_id>/members", views.console_members, name="console_members"),
+    path("orgs/<uuid:org_id>/audit", views.console_audit, name="console_audit"),
     path(
         "orgs/<uuid:org_id>/members/invite", views.console_invite, name="console_invite"
     ),

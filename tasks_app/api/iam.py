@@ -431,6 +431,7 @@ def iam_member_update(
         subject_type=subject.type,
         subject_id=subject.id,
         role=roles[0] if roles else None,
+        actor=principal_of(request).user,
     )
     return _member_out(subject, roles)
 
@@ -450,9 +451,11 @@ def _effective_role_of(task: Task, subject: Subject) -> str | None:
         .values_list("role", flat=True)
         .first()
     )
-    keys = [(TaskMember.SubjectType.USER, str(subject.id))]
+    # As for callers (permissions.subject_keys): grants count only for members.
+    keys: list[tuple[str, str]] = []
     if org_role:
         keys += [
+            (TaskMember.SubjectType.USER, str(subject.id)),
             (TaskMember.SubjectType.ORGANIZATION, str(task.project.organization_id)),
             (TaskMember.SubjectType.PROJECT, str(task.project_id)),
         ]
