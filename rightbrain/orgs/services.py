@@ -27,7 +27,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
-from oauth2_provider.models import AccessToken, Grant, RefreshToken
+from oauth2_provider.models import AccessToken, RefreshToken, get_grant_model
 
 from rightbrain.errors import Invalid
 from rightbrain.orgs.models import (
@@ -353,9 +353,9 @@ def _revoke_oauth_tokens_of(membership: Membership) -> int:
     refresh = RefreshToken.objects.filter(
         in_org, user_id=membership.user_id, revoked__isnull=True
     ).update(revoked=now)
-    Grant.objects.filter(in_org, user_id=membership.user_id, expires__gt=now).update(
-        expires=now
-    )
+    get_grant_model().objects.filter(
+        in_org, user_id=membership.user_id, expires__gt=now
+    ).update(expires=now)
     return access + refresh
 
 
