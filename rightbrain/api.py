@@ -16,10 +16,12 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from rightbrain.api_common import error_body, iam_style
-from rightbrain.errors import DomainError
+from rightbrain.errors import DomainError, TooManyRequests
 from rightbrain.orgs.api import router as credentials_router
+from rightbrain.orgs.audit_api import router as audit_router
 from rightbrain.orgs.auth import BearerAuth
 from runs_app.api import router as runs_router
+from runs_app.budgets_api import router as budgets_router
 from runs_app.reports_api import router as reports_router
 from sharing.api import router as sharing_router
 from tasks_app.api import router as tasks_router
@@ -96,6 +98,13 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return error_response(request, exc.status, detail, exc.message)
 
 
+@api.exception_handler(TooManyRequests)
+def _rate_limited(request: HttpRequest, exc: TooManyRequests) -> HttpResponse:
+    response = error_response(request, 429, exc.message, "Rate limited")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, str(exc) or "Not found.")
@@ -125,5 +134,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("", tasks_router)
 api.add_router("", runs_router)
 api.add_router("", reports_router)
+api.add_router("", budgets_router)
 api.add_router("", credentials_router)
+api.add_router("", audit_router)
 api.add_router("", sharing_router)

@@ -51,8 +51,13 @@ ERRORS: dict[int, Any] = {
     403: ErrorResponse,
     404: ErrorResponse,
     422: ErrorResponse,
+    # Every credential and project is rate-limited (rightbrain/orgs/limits.py).
+    429: ErrorResponse,
     500: ErrorResponse,
 }
+# What an endpoint that takes files may also answer: too large or too many
+# (413), a type runs do not accept (415).
+FILE_ERRORS: dict[int, Any] = {413: ErrorResponse, 415: ErrorResponse}
 
 
 def page_limit_of(value: int) -> int:
@@ -91,10 +96,14 @@ def json_response(data: Any, status: int = 200) -> HttpResponse:
 ERROR_TYPES = {
     400: "validation_error",
     401: "authorization_error",
+    # Not the caller's fault, nor ours: a budget or a rate limit says not now.
+    402: "authorization_error",
     403: "authorization_error",
     404: "resource_error",
     413: "validation_error",
+    415: "validation_error",
     422: "validation_error",
+    429: "authorization_error",
 }
 
 

@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.middleware.security import SecurityMiddleware
 
 from rightbrain.malformed_input import malformed_input_middleware
+from runs_app.files_origin import refusal_on_files_host
 
 API_PREFIX = "/api/v1/"
 RUN_PATH = re.compile(
@@ -54,7 +55,8 @@ class _HostAndSecurityHeaders:
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request.get_host()  # DisallowedHost → 400, as on every other page
         redirect = self.security.process_request(request)  # SECURE_SSL_REDIRECT
-        response = redirect or await self.get_response(request)
+        refused = refusal_on_files_host(request)  # RB_FILES_ORIGIN serves files only
+        response = redirect or refused or await self.get_response(request)
         return self.security.process_response(request, response)  # type: ignore[arg-type]
 
 

@@ -6,6 +6,8 @@ The JSON API turns them into its error envelope (status and `detail` items with
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class DomainError(Exception):
     status = 422
@@ -38,3 +40,35 @@ class BadRequest(DomainError):
     """Malformed input the schema could not catch (API: 400)."""
 
     status = 400
+
+
+class TooLarge(DomainError):
+    """More bytes or files than a limit allows (API: 413)."""
+
+    status = 413
+
+
+class UnsupportedFile(DomainError):
+    """A file of a type that is not accepted (API: 415)."""
+
+    status = 415
+
+
+class TooManyRequests(DomainError):
+    """Over a rate limit (API: 429 with Retry-After)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BudgetExhausted(DomainError):
+    """A monthly credit budget is spent (API: 402) until `resets` (UTC)."""
+
+    status = 402
+
+    def __init__(self, message: str, *, resets: datetime):
+        super().__init__(message)
+        self.resets = resets

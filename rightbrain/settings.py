@@ -134,6 +134,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "runs_app.files_origin.files_origin_only",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads a cookie, a form or a body: NUL bytes, unpaired
@@ -183,6 +184,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # An unreachable cache is skipped (rate limits fail open); these
+            # keep a hung Redis from holding every request for long.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -227,6 +231,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 # rightbrain/orgs/oauth.py add the rules DOT leaves open: grant types as a list,
 # PKCE for public clients and S256 only, refresh tokens only for `offline_access`.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "orgs.OAuthClient"
+# Authorization codes are stored as SHA-256 digests (orgs.OAuthGrant).
+OAUTH2_PROVIDER_GRANT_MODEL = "orgs.OAuthGrant"
 # The legacy implicit grant can be stored on a client but is refused at the
 # authorize endpoint unless this is on.
 OAUTH_ALLOW_IMPLICIT = env_bool("OAUTH_ALLOW_IMPLICIT", False)
@@ -307,7 +313,7 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # Content Security Policy: scripts only from our own origin or with the request's
 # nonce, never eval. Styles allow inline attributes because plotly.js writes them.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
@@ -352,6 +358,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "rightbrain.heartbeat",
         "schedule": float(env_int("RB_HEARTBEAT_SECONDS", 300)),
     },
+    # DOT's cleartokens (expired tokens and codes), then the used codes whose
+    # tokens are all gone.
+    "oauth-tokens-clear": {
+        "task": "rightbrain.oauth_tokens_clear",
+        "schedule": float(env_int("RB_OAUTH_CLEANUP_SECONDS", 3600)),
+    },
 }
 
 # Outbound requests (URL fetching, webhooks) refuse private and loopback addresses
@@ -393,9 +405,33 @@ RB_ASSISTANT_TIMEOUT = float(env("RB_ASSISTANT_TIMEOUT", "45"))
 RB_MAX_FILE_BYTES = env_int("RB_MAX_FILE_BYTES", 20_000_000)
 RB_IMAGE_MAX_SIDE = env_int("RB_IMAGE_MAX_SIDE", 2048)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RB_MAX_REQUEST_BYTES", 30_000_000)
+# At most this many files with one run, adding up to at most this many bytes;
+# and all runs through one share link store at most this much (its visitors'
+# files and what their runs produce). Checked before anything is stored.
+RB_MAX_FILES_PER_RUN = env_int("RB_MAX_FILES_PER_RUN", 10)
+RB_MAX_RUN_UPLOAD_BYTES = env_int("RB_MAX_RUN_UPLOAD_BYTES", 30_000_000)
+RB_SHARE_STORAGE_QUOTA_BYTES = env_int("RB_SHARE_STORAGE_QUOTA_BYTES", 200_000_000)
+# Run files can be served from an origin of their own (say
+# https://files.example-usercontent.com, on a domain apart from the app's):
+# download links then point there, signed and valid for RB_FILES_URL_MAX_AGE
+# seconds, and the app's own address no longer serves file bytes. Unset, files
+# are downloaded from the app, always as attachments with a sandboxing CSP.
+RB_FILES_ORIGIN = env("RB_FILES_ORIGIN", "").rstrip("/")
+RB_FILES_URL_MAX_AGE = env_int("RB_FILES_URL_MAX_AGE", 900)
+if RB_FILES_ORIGIN:
+    ALLOWED_HOSTS += [urlsplit(RB_FILES_ORIGIN).hostname or ""]
+    # The share page shows generated images from there.
+    SECURE_CSP["img-src"].append(RB_FILES_ORIGIN)
 # Share links: runs from one visitor address per minute, across all links
 # (api.md §13.2); the cache counts them, so with Redis every process agrees.
 RB_SHARE_RUNS_PER_MINUTE = env_int("RB_SHARE_RUNS_PER_MINUTE", 10)
+# API rate limits per minute (0: no limit), counted in the cache: per credential
+# (an API key, an OAuth client, a task's access token; an API key may have its
+# own values) and per project across its credentials (a project may have its own).
+RB_API_REQUESTS_PER_MINUTE = env_int("RB_API_REQUESTS_PER_MINUTE", 600)
+RB_API_RUNS_PER_MINUTE = env_int("RB_API_RUNS_PER_MINUTE", 120)
+RB_PROJECT_REQUESTS_PER_MINUTE = env_int("RB_PROJECT_REQUESTS_PER_MINUTE", 1200)
+RB_PROJECT_RUNS_PER_MINUTE = env_int("RB_PROJECT_RUNS_PER_MINUTE", 300)
 # Invitations to an organisation stay valid this many days.
 RB_INVITATION_DAYS = env_int("RB_INVITATION_DAYS", 7)
 # Task forwarders: seconds to wait for a destination's answer, and the base of

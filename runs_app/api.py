@@ -13,10 +13,9 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
-from django.core.files.storage import default_storage
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from ninja import Query, Router, Schema
@@ -24,6 +23,7 @@ from pydantic import Field
 
 from rightbrain.api_common import (
     ERRORS,
+    FILE_ERRORS,
     PROJECT,
     ErrorResponse,
     PaginationDetails,
@@ -35,13 +35,19 @@ from rightbrain.api_common import (
 from rightbrain.blocking import blocking
 from rightbrain.errors import BadRequest, Forbidden, Invalid
 from rightbrain.orgs.auth import DeferredBearerAuth, principal_from
+from rightbrain.orgs.limits import admit_run
 from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import page_after
-from runs_app import files, services
+from runs_app import file_serving, files, services
 from runs_app.dates import parse_date
 from runs_app.models import RunFile, TaskRun
 from runs_app.project_runs import runs_visible_to, task_roles
-from runs_app.selectors import runs_for_task, sees_all_runs
+from runs_app.selectors import (
+    made_with_access_token,
+    runs_for_task,
+    runs_made_with_access_token,
+    sees_all_runs,
+)
 from tasks_app import selectors as tasks_selectors
 from tasks_app.api.common import principal_of, project_access, task_for_caller
 from tasks_app.models import Task
@@ -163,12 +169,12 @@ class PaginatedTaskRuns(Schema):
 
 
 def _file_out(run: TaskRun, file: RunFile, base: str) -> dict[str, Any]:
+    app_path = f"{base}/task/{run.task_id}/run/{run.pk}/file/{file.stored_filename}"
     return {
         "original_filename": file.original_filename,
         "stored_filename": file.stored_filename,
         "content_type": file.content_type,
-        "download_url": f"{base}/task/{run.task_id}/run/{run.pk}/file/"
-        f"{file.stored_filename}",
+        "download_url": file_serving.download_url(file, app_path),
         "size_bytes": file.size_bytes,
     }
 
@@ -222,8 +228,8 @@ def run_out(run: TaskRun, base: str) -> dict[str, Any]:
 def _task_for_runs(
     request: HttpRequest, org_id: UUID, project_id: UUID, task_id: UUID, perm: Perm
 ) -> tuple[Task, str | None, bool]:
-    """(task, role, sees every run). A task's own token runs it and reads all
-    of its runs, and reaches no other task."""
+    """(task, role, sees every run). A task's own token runs it and reads the
+    runs made with it (`_token_reads`), and reaches no other task."""
     principal = principal_of(request)
     if principal.task_id is not None:
         project_access(request, org_id, project_id)
@@ -234,13 +240,28 @@ def _task_for_runs(
         ).first()
         if task is None:
             raise Http404("No such task.")
-        return task, None, True
+        return task, None, False
     task, role, _access = task_for_caller(request, org_id, project_id, task_id, perm)
     return task, role, sees_all_runs(task, role)
 
 
-def _require_visible(run: TaskRun, *, sees_all: bool, request: HttpRequest) -> None:
-    """403 unless the caller sees every run of the task or this one is theirs."""
+def _token_reads(request: HttpRequest) -> bool:
+    """Whether the caller is a task access token. A token has no role: it
+    reads the runs made with it and no others, whoever can copy it (every
+    editor can), so `task_run_visibility` keeps its meaning. The token the
+    caller holds is the task's current one: that is how it was resolved."""
+    return principal_of(request).task_id is not None
+
+
+def _require_visible(
+    run: TaskRun, task: Task, *, sees_all: bool, request: HttpRequest
+) -> None:
+    """404 for a task token and a run not made with it; 403 unless the caller
+    sees every run of the task or this one is theirs."""
+    if _token_reads(request):
+        if not made_with_access_token(run, task):
+            raise Http404("This task has no run with that id.")
+        return
     user = principal_of(request).user
     if not sees_all and (user is None or run.user_id != user.pk):
         raise Forbidden("You may see only your own runs of this task.")
@@ -269,6 +290,7 @@ def _json_body(request: HttpRequest) -> Any:
 def _multipart_run_request(
     request: HttpRequest,
 ) -> tuple[RunRequest, list[files.Upload]]:
+    files.refuse_oversized_body(request)
     try:
         form, parts = request.POST, request.FILES
     except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent) as error:
@@ -313,7 +335,14 @@ def _json_object_part(raw: str) -> dict[str, Any]:
 
 @router.post(
     PROJECT + "/task/{task_id}/run",
-    response={200: TaskRunOut, 202: TaskRunOut, **ERRORS, 503: ErrorResponse},
+    response={
+        200: TaskRunOut,
+        202: TaskRunOut,
+        **ERRORS,
+        **FILE_ERRORS,
+        402: ErrorResponse,
+        503: ErrorResponse,
+    },
     summary="Run a task",
     operation_id="task_run",
     openapi_extra={"requestBody": _run_request_body()},
@@ -345,8 +374,12 @@ def _accept_run(
 ) -> services.PreparedRun | HttpResponse:
     """The checked request, prepared for the model; or the answer already (an
     asynchronous run is queued here)."""
-    principal_from(request)  # the token is checked here (DeferredBearerAuth)
+    # The token is checked here (DeferredBearerAuth), and counted as a request.
+    principal = principal_from(request)
     task, _role, _ = _task_for_runs(request, org_id, project_id, task_id, Perm.TASK_RUN)
+    if principal.limits is not None:
+        # Only a run the caller may make counts against the runs per minute.
+        admit_run(principal.limits)
     payload, uploads = _run_request(request)
     if payload.task_input is None:
         if payload.input_params is not None:
@@ -363,7 +396,7 @@ def _accept_run(
         "task": task,
         "revision": revision,
         "task_input": payload.task_input,
-        "user": principal_of(request).user,
+        "user": principal.user,
         "reporting_group": services.reporting_group_for(
             project=task.project, name=query.reporting_group
         ),
@@ -371,6 +404,8 @@ def _accept_run(
         "context_id": payload.context_id or "",
         "use_fallback_model": query.use_fallback_model,
         "uploads": uploads,
+        "access_token_hash": task.access_token_hash if _token_reads(request) else "",
+        "api_key": principal.api_key,
     }
     if not query.run_async:
         return services.run_prepare(**request_fields)
@@ -431,11 +466,14 @@ def task_run_list(
         request, org_id, project_id, task_id, Perm.TASK_VIEW
     )
     user = principal_of(request).user
-    runs = (
-        runs_for_task(task=task, sees_all=sees_all, user_id=user.pk if user else None)
-        .select_related("reporting_group")
-        .prefetch_related("files")
+    readable = (
+        runs_made_with_access_token(task=task)
+        if _token_reads(request)
+        else runs_for_task(
+            task=task, sees_all=sees_all, user_id=user.pk if user else None
+        )
     )
+    runs = readable.select_related("reporting_group").prefetch_related("files")
     if query.status is not None:
         runs = runs.filter(status=_STATUS_FILTER[query.status])
     if query.task_revision_id is not None:
@@ -474,7 +512,7 @@ def task_run_get(
     )
     if run is None:
         raise Http404("This task has no run with that id.")
-    _require_visible(run, sees_all=sees_all, request=request)
+    _require_visible(run, task, sees_all=sees_all, request=request)
     return json_response(run_out(run, _base(org_id, project_id)))
 
 
@@ -611,8 +649,12 @@ def project_recent_runs(
 
 @router.get(
     PROJECT + "/task/{task_id}/run/{task_run_id}/file/{stored_filename}",
-    response={200: None, **ERRORS},
+    response={200: None, 302: None, **ERRORS},
     summary="Download a file of a run",
+    description="The file as an attachment (JPEG and PNG images inline), with "
+    "`X-Content-Type-Options: nosniff` and a sandboxing Content-Security-Policy. "
+    "With a files origin configured, a redirect (302) to a signed, short-lived "
+    "URL there instead.",
     operation_id="task_run_file",
 )
 def task_run_file(
@@ -637,14 +679,8 @@ def task_run_file(
     )
     if file is None:
         raise Http404("This run has no such file.")
-    _require_visible(file.task_run, sees_all=sees_all, request=request)
-    response = FileResponse(
-        default_storage.open(file.storage_key, "rb"),
-        content_type=file.content_type,
-        as_attachment=False,
-        filename=file.original_filename,
-    )
-    return response
+    _require_visible(file.task_run, task, sees_all=sees_all, request=request)
+    return file_serving.file_download(file)
 
 
 # Forwarder deliveries (api.md §8) -----------------------------------------------
@@ -686,7 +722,7 @@ def task_run_forwarder_deliveries(
     run = TaskRun.objects.filter(pk=task_run_id, task=task).first()
     if run is None:
         raise Http404("This task has no run with that id.")
-    _require_visible(run, sees_all=sees_all, request=request)
+    _require_visible(run, task, sees_all=sees_all, request=request)
     deliveries = tasks_selectors.deliveries_of_run(task_run_id=run.pk)
     return {
         "results": [

@@ -393,6 +393,8 @@ def _uploads_for(
         if entry.param.kind == "file" and part is not None:
             documents[entry.param.name] = files.uploads_from_parts([part])[0]
 
+    files.check_run_uploads([*documents.values(), *images])
+
     def uploads_for(revision: TaskRevision) -> list[files.Upload]:
         own = [documents[name] for name in revision.input_params if name in documents]
         return own + (images if revision.llm_model.supports_vision else [])

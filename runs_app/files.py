@@ -1,8 +1,14 @@
-"""Files sent with a run: decoding, the image rules, optimisation, storage.
+"""Files sent with or made by a run: decoding, the accepted types, the limits,
+optimisation, storage.
 
-Images must be JPEG or PNG (checked by reading them, not by trusting the name);
-with `optimise_images` they are shrunk to at most RB_IMAGE_MAX_SIDE pixels on
-the long side and re-encoded before they go to the model.
+Every file a run stores passes `upload_from_bytes` (sent) or
+`generated_upload` (made): its type is read from its bytes
+(runs_app/file_types.py) and only the types a run can use are kept. Images
+must be JPEG or PNG; with `optimise_images` they are shrunk to at most
+RB_IMAGE_MAX_SIDE pixels on the long side and re-encoded before they go to the
+model. A request may carry at most RB_MAX_FILES_PER_RUN files of at most
+RB_MAX_FILE_BYTES each and RB_MAX_RUN_UPLOAD_BYTES together; all of that is
+checked before anything is stored (multipart parts before they are read).
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -18,14 +24,16 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
-from rightbrain.errors import BadRequest, Invalid
+from rightbrain.errors import BadRequest, Invalid, TooLarge, UnsupportedFile
 from rightbrain.ids import uuid7
+from runs_app import file_types
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
-_EXTENSIONS = {"image/jpeg": "jpeg", "image/png": "png"}
+FIELD = "task_files"
 
 
 @dataclass
@@ -41,27 +49,99 @@ def _safe_name(filename: str) -> str:
     return name or "file"
 
 
-def _kind_of(data: bytes, filename: str) -> tuple[str, bool]:
-    """(content type, is an image we accept); other images are refused."""
+def _image_format(data: bytes) -> str | None:
+    """The format Pillow reads `data` as, or None when it is no image."""
     try:
         with PILImage.open(io.BytesIO(data)) as image:
             image_format = image.format or ""
-    except (UnidentifiedImageError, OSError):
-        guessed = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        return guessed, False
-    if image_format not in IMAGE_TYPES:
-        raise Invalid(
-            f"{filename}: {image_format or 'this'} images are not supported; send "
-            "JPEG or PNG.",
-            field="task_files",
+    except (UnidentifiedImageError, PILImage.DecompressionBombError, OSError):
+        return None
+    # Phones save photos as MPO: a JPEG with more frames after the first,
+    # which every JPEG reader shows as that first frame.
+    return "JPEG" if image_format == "MPO" else image_format
+
+
+def _kind_of(data: bytes, filename: str) -> file_types.FileType:
+    """The accepted type of a sent file; 422 for images other than JPEG and
+    PNG (a rule the API has always stated), 415 for anything else."""
+    try:
+        kind = file_types.sniffed(data, filename, allowed=file_types.INPUT_TYPES)
+    except file_types.NotAccepted as refused:
+        image_format = _image_format(data)
+        if image_format:
+            raise Invalid(
+                f"{filename}: {image_format} images are not supported; send "
+                "JPEG or PNG.",
+                field=FIELD,
+            ) from None
+        raise UnsupportedFile(str(refused), field=FIELD) from None
+    if kind in file_types.IMAGES and _image_format(data) != kind.label:
+        # The right first bytes are not enough: the model must be able to read it.
+        raise UnsupportedFile(
+            f"{filename} is not a readable {kind.label} image; it may be damaged.",
+            field=FIELD,
         )
-    return IMAGE_TYPES[image_format], True
+    return kind
+
+
+def _refuse_too_many(count: int) -> None:
+    limit = settings.RB_MAX_FILES_PER_RUN
+    if count > limit:
+        raise TooLarge(
+            f"{count} files were sent; a run takes at most {limit}.", field=FIELD
+        )
+
+
+def _refuse_oversized(filename: str, size: int) -> None:
+    limit = settings.RB_MAX_FILE_BYTES
+    if size > limit:
+        raise TooLarge(
+            f"{filename} is {_megabytes(size)}; files may be at most "
+            f"{_megabytes(limit)}.",
+            field=FIELD,
+        )
+
+
+def _refuse_over_total(sizes: Sequence[int]) -> None:
+    limit = settings.RB_MAX_RUN_UPLOAD_BYTES
+    total = sum(sizes)
+    if total > limit:
+        raise TooLarge(
+            f"The files sent add up to {_megabytes(total)}; a run's files may "
+            f"add up to at most {_megabytes(limit)}.",
+            field=FIELD,
+        )
+
+
+def _megabytes(size: int) -> str:
+    if size % 1_000_000 == 0 or size >= 10_000_000:
+        return f"{size // 1_000_000} MB"
+    return f"{size:,} bytes"
+
+
+def refuse_oversized_body(request: HttpRequest) -> None:
+    """413 for a multipart body larger than a run's files and other fields
+    together may be, before it is parsed: Django would otherwise write every
+    part to disk first, only for the limits to refuse them."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    limit = settings.RB_MAX_RUN_UPLOAD_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if length > limit:
+        raise TooLarge(
+            f"The request body is {_megabytes(length)}; a run's files may add up "
+            f"to at most {_megabytes(settings.RB_MAX_RUN_UPLOAD_BYTES)}.",
+            field=FIELD,
+        )
 
 
 def decode_task_files(items: list[dict[str, str]] | None) -> list[Upload]:
     """`task_files` of a JSON body: [{filename, content (base64)}]."""
-    uploads: list[Upload] = []
-    for index, item in enumerate(items or []):
+    items = items or []
+    _refuse_too_many(len(items))
+    decoded: list[tuple[str, bytes]] = []
+    for index, item in enumerate(items):
         filename = _safe_name(str(item.get("filename") or f"file-{index}"))
         try:
             data = base64.b64decode(item.get("content") or "", validate=True)
@@ -70,37 +150,45 @@ def decode_task_files(items: list[dict[str, str]] | None) -> list[Upload]:
                 f"{filename}: content is not valid base64.",
                 field=f"task_files.{index}.content",
             ) from None
-        uploads.append(upload_from_bytes(filename, data))
-    return uploads
+        _refuse_oversized(filename, len(data))
+        decoded.append((filename, data))
+    _refuse_over_total([len(data) for _name, data in decoded])
+    return [upload_from_bytes(filename, data) for filename, data in decoded]
 
 
 def uploads_from_parts(parts: list[UploadedFile]) -> list[Upload]:
     """`task_files` parts of a multipart body, checked like the JSON ones."""
-    uploads: list[Upload] = []
-    for index, part in enumerate(parts):
-        filename = _safe_name(part.name or f"file-{index}")
-        # Refused before the bytes are read into memory.
+    _refuse_too_many(len(parts))
+    names = [_safe_name(part.name or f"file-{i}") for i, part in enumerate(parts)]
+    # Refused before the bytes are read into memory.
+    for filename, part in zip(names, parts, strict=True):
         _refuse_oversized(filename, part.size or 0)
-        uploads.append(upload_from_bytes(filename, part.read()))
-    return uploads
+    _refuse_over_total([part.size or 0 for part in parts])
+    return [
+        upload_from_bytes(filename, part.read())
+        for filename, part in zip(names, parts, strict=True)
+    ]
 
 
-def _refuse_oversized(filename: str, size: int) -> None:
-    limit = settings.RB_MAX_FILE_BYTES
-    if size > limit:
-        raise Invalid(
-            f"{filename} is {size // 1_000_000} MB; files may be at most "
-            f"{limit // 1_000_000} MB.",
-            field="task_files",
-        )
+def check_run_uploads(uploads: Sequence[Upload]) -> None:
+    """The per-run limits over files gathered from several form fields."""
+    _refuse_too_many(len(uploads))
+    _refuse_over_total([len(upload.data) for upload in uploads])
 
 
 def upload_from_bytes(filename: str, data: bytes) -> Upload:
     _refuse_oversized(filename, len(data))
     if not data:
-        raise BadRequest(f"{filename} is empty.", field="task_files")
-    content_type, is_image = _kind_of(data, filename)
-    return Upload(filename, data, content_type, is_image)
+        raise BadRequest(f"{filename} is empty.", field=FIELD)
+    kind = _kind_of(data, filename)
+    return Upload(filename, data, kind.content_type, kind in file_types.IMAGES)
+
+
+def generated_upload(filename: str, data: bytes) -> Upload:
+    """A file a run produced, typed by its bytes like a sent one; raises
+    NotAccepted when it is none of the types a run may produce."""
+    kind = file_types.sniffed(data, filename, allowed=file_types.OUTPUT_TYPES)
+    return Upload(filename, data, kind.content_type, kind in file_types.IMAGES)
 
 
 def optimised(upload: Upload) -> bytes:
@@ -123,10 +211,16 @@ def storage_key_for(task_id: object, stored_filename: str) -> str:
 
 
 def store(upload: Upload, *, task_id: object) -> tuple[str, str]:
-    """Save the bytes; returns (stored filename, storage key)."""
-    extension = _EXTENSIONS.get(upload.content_type) or (
-        PurePath(upload.filename).suffix.lstrip(".").lower()[:10] or "bin"
-    )
+    """Save the bytes; returns (stored filename, storage key). Only accepted
+    types reach here, and the stored name carries their extension, never the
+    sender's (a storage or proxy that types files by name serves them right)."""
+    kind = file_types.BY_CONTENT_TYPE.get(upload.content_type)
+    if kind is None:
+        raise UnsupportedFile(
+            f"{upload.filename} ({upload.content_type}) is not a type runs store.",
+            field=FIELD,
+        )
+    extension = kind.extension
     stored_filename = f"{uuid7()}.{extension}"
     key = default_storage.save(
         storage_key_for(task_id, stored_filename), ContentFile(upload.data)

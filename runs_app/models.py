@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from rightbrain.ids import uuid7
-from rightbrain.orgs.models import Project
+from rightbrain.orgs.models import ApiKey, Project
 from tasks_app.models import LLMModel, Task, TaskRevision
 
 # Rollup rows key "no reporting group" with this id: NULLs never conflict in a
@@ -85,8 +85,22 @@ class TaskRun(models.Model):
         blank=True,
         related_name="runs",
     )
+    # The API key the run was made with, whose monthly budget it counts
+    # against. No index: nothing lists runs by key (ApiKeyMonthlyUsage sums
+    # them), and every run would pay to keep one.
+    api_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
     reference = models.CharField(max_length=255, blank=True, default="")
     context_id = models.CharField(max_length=255, blank=True, default="")
+    # The digest of the task access token the run was made with: that token
+    # reads these runs and no others (api.md §1.2). Empty for every other caller.
+    access_token_hash = models.CharField(max_length=64, blank=True, default="")
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     input_processor_timing = models.FloatField(null=True)
@@ -101,6 +115,12 @@ class TaskRun(models.Model):
             models.Index(fields=["task", "is_error", "-created"], name="run_by_status"),
             # The project's runs view and API list: newest first across tasks.
             models.Index(fields=["-created", "-id"], name="run_by_created"),
+            # A task access token's run list: its own runs, newest first.
+            models.Index(
+                fields=["access_token_hash", "-created", "-id"],
+                condition=models.Q(access_token_hash__gt=""),
+                name="run_by_access_token",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -209,6 +229,30 @@ class DailyUsage(UsageSums):
 
     def __str__(self) -> str:
         return f"{self.task_id} {self.day:%Y-%m-%d} × {self.runs}"
+
+
+class ApiKeyMonthlyUsage(models.Model):
+    """Credits spent with one API key in one calendar month (UTC): the figure
+    its monthly budget is held to, read as one row before each run.
+
+    Kept by an UPSERT in the run's transaction beside the hourly and daily
+    rows (runs_app/services.py `usage_add`), like them never derived later.
+    """
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    month = models.DateTimeField()  # midnight UTC of the month's first day
+    runs = models.PositiveIntegerField(default=0)
+    credits = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "month"], name="api_key_monthly_usage_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} {self.month:%Y-%m}: {self.credits} credits"
 
 
 class RunFile(models.Model):

@@ -29,7 +29,7 @@ from PIL import UnidentifiedImageError
 
 from rightbrain.errors import Invalid
 from rightbrain.spreadsheet import safe_csv_text
-from runs_app import files
+from runs_app import file_types, files
 from runs_app.pdf import render_pdf
 from tasks_app import llm
 from tasks_app.models import LLMModel, Task
@@ -76,15 +76,18 @@ def produce(
         reply = llm.generate_image(
             model=model, prompt=_prompt_of(messages), config=config, timeout=timeout
         )
-        return dataclasses.replace(reply, files=tuple(map(_png_or_jpeg, reply.files)))
+        return _typed(
+            dataclasses.replace(reply, files=tuple(map(_png_or_jpeg, reply.files)))
+        )
     if modality == Modality.AUDIO:
-        return llm.generate_speech(
+        reply = llm.generate_speech(
             model=model,
             text=_text_of(messages, "user"),
             instructions=_text_of(messages, "system"),
             config=config,
             timeout=timeout,
         )
+        return _typed(reply)
     instruction = _INSTRUCTIONS.get(modality)
     reply = llm.complete(
         model=model,
@@ -93,7 +96,7 @@ def produce(
         schema=schema,
         timeout=timeout,
     )
-    return _from_text(modality, reply)
+    return _typed(_from_text(modality, reply))
 
 
 async def produce_async(
@@ -124,7 +127,7 @@ async def produce_async(
         schema=schema,
         timeout=timeout,
     )
-    return _from_text(modality, reply)
+    return _typed(_from_text(modality, reply))
 
 
 def _from_text(modality: str, reply: llm.LLMReply) -> llm.LLMReply:
@@ -152,18 +155,11 @@ def _from_text(modality: str, reply: llm.LLMReply) -> llm.LLMReply:
 
 
 def uploads_of(reply: llm.LLMReply | None) -> list[files.Upload]:
-    """The reply's generated files, ready for `files.store`."""
+    """The reply's generated files, ready for `files.store`: typed by their
+    bytes like sent files (`produce` has refused any other kind already)."""
     if reply is None:
         return []
-    return [
-        files.Upload(
-            file.filename,
-            file.data,
-            file.content_type,
-            is_image=file.content_type in files.IMAGE_TYPES.values(),
-        )
-        for file in reply.files
-    ]
+    return [files.generated_upload(file.filename, file.data) for file in reply.files]
 
 
 def response_of(
@@ -241,6 +237,23 @@ def _not_a_table(why: str) -> llm.LLMError:
     return llm.LLMError(
         "invalid_output", f"The model's reply is not a CSV table: {why}."
     )
+
+
+def _typed(reply: llm.LLMReply) -> llm.LLMReply:
+    """The reply with each file typed by its bytes; a file of a type a run may
+    not produce (raw PCM speech, markup posing as CSV) is `invalid_output`,
+    retried like any unusable answer, and never stored."""
+    typed = []
+    for file in reply.files:
+        try:
+            upload = files.generated_upload(file.filename, file.data)
+        except file_types.NotAccepted:
+            raise llm.LLMError(
+                "invalid_output",
+                f"The provider's {file.filename} is not a file type a run may produce.",
+            ) from None
+        typed.append(llm.GeneratedFile(file.filename, upload.content_type, file.data))
+    return dataclasses.replace(reply, files=tuple(typed))
 
 
 def _png_or_jpeg(file: llm.GeneratedFile) -> llm.GeneratedFile:

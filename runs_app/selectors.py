@@ -32,3 +32,17 @@ def runs_for_task(
     if not sees_all:
         runs = runs.filter(user_id=user_id) if user_id else runs.none()
     return runs.order_by("-created", "-id")
+
+
+def runs_made_with_access_token(*, task: Task) -> QuerySet[TaskRun]:
+    """The runs made with the task's access token, newest first: all that the
+    token reads (api.md §1.2). A rotated token's runs stay with the old one."""
+    return (
+        TaskRun.objects.filter(task=task, access_token_hash=task.access_token_hash)
+        .select_related("task_revision", "llm_model", "fallback_llm_model")
+        .order_by("-created", "-id")
+    )
+
+
+def made_with_access_token(run: TaskRun, task: Task) -> bool:
+    return run.access_token_hash == task.access_token_hash

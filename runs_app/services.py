@@ -23,11 +23,13 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from rightbrain.errors import BadRequest, DomainError, Forbidden, Invalid, NotFound
-from rightbrain.orgs.models import Project, User
+from rightbrain.orgs.models import ApiKey, Project, User
 from runs_app import circuit, files, forwarding, latency, outputs, processors
+from runs_app.budgets import budgets_check, month_of
 from runs_app.credits import credits_for
 from runs_app.models import (
     NO_GROUP,
+    ApiKeyMonthlyUsage,
     DailyUsage,
     HourlyUsage,
     ReportingGroup,
@@ -283,12 +285,13 @@ def reporting_group_for(*, project: Project, name: str | None) -> ReportingGroup
 def usage_add(run: TaskRun) -> None:
     """Add the run to its hour's and its day's rollup rows (UTC): one UPSERT
     each, in the caller's transaction, its LLM latency counted as one more run
-    in its histogram bucket. SQLite and PostgreSQL alike.
+    in its histogram bucket; a run made with an API key also to that key's
+    month (its budget's figure). SQLite and PostgreSQL alike.
 
     Every run of a task in the same hour updates the same two rows, so
     concurrent runs queue on their row locks until each commits. On
-    PostgreSQL both UPSERTs go in one statement (a data-modifying CTE): one
-    round trip fewer while the locks are held."""
+    PostgreSQL the UPSERTs go in one statement (data-modifying CTEs): fewer
+    round trips while the locks are held."""
     created = run.created.astimezone(UTC)
     hour = created.replace(minute=0, second=0, microsecond=0)
     sums: dict[str, Any] = {
@@ -308,23 +311,37 @@ def usage_add(run: TaskRun) -> None:
         "reporting_group_key": run.reporting_group_id or NO_GROUP,
         "llm_model_id": run.llm_model_id,
     }
-    hourly_sql, hourly_params = _usage_upsert(HourlyUsage, key | {"hour": hour}, sums)
-    daily_sql, daily_params = _usage_upsert(
-        DailyUsage, key | {"day": hour.replace(hour=0)}, sums
-    )
+    upserts = [
+        _usage_upsert(HourlyUsage, key | {"hour": hour}, sums),
+        _usage_upsert(DailyUsage, key | {"day": hour.replace(hour=0)}, sums),
+    ]
+    if run.api_key_id is not None:
+        upserts.append(
+            _usage_upsert(
+                ApiKeyMonthlyUsage,
+                {"api_key_id": run.api_key_id, "month": month_of(created)},
+                {"runs": 1, "credits": sums["credits"]},
+            )
+        )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            *leading, (last_sql, last_params) = upserts
+            ctes = ", ".join(
+                f"upsert_{number} AS ({sql})" for number, (sql, _) in enumerate(leading)
+            )
             cursor.execute(
-                f"WITH hourly AS ({hourly_sql}) {daily_sql}",
-                [*hourly_params, *daily_params],
+                f"WITH {ctes} {last_sql}",
+                [param for _, params in upserts for param in params],
             )
         else:
-            cursor.execute(hourly_sql, hourly_params)
-            cursor.execute(daily_sql, daily_params)
+            for sql, params in upserts:
+                cursor.execute(sql, params)
 
 
 def _usage_upsert(
-    model: type[UsageSums], key: dict[str, Any], sums: dict[str, Any]
+    model: type[UsageSums] | type[ApiKeyMonthlyUsage],
+    key: dict[str, Any],
+    sums: dict[str, Any],
 ) -> tuple[str, list[Any]]:
     """The UPSERT adding `sums` to `model`'s row at `key`, and its parameters."""
     table = model._meta.db_table
@@ -357,9 +374,11 @@ class PreparedRun:
     context_id: str
     use_fallback_model: bool
     uploads: Sequence[files.Upload]
+    api_key: ApiKey | None
     messages: list[dict[str, Any]]
     schema: dict[str, Any] | None
     processor_seconds: float
+    access_token_hash: str = ""
 
     @property
     def modality(self) -> str:
@@ -373,6 +392,7 @@ def _check_submission(
     task_input: dict[str, Any],
     use_fallback_model: bool,
     uploads: Sequence[files.Upload],
+    api_key: ApiKey | None = None,
 ) -> list[files.Upload]:
     """Everything about a run request that can be refused before any work
     (no network, no model): returns the images among the uploads."""
@@ -387,7 +407,10 @@ def _check_submission(
         models=_models_to_call(revision, use_fallback_model),
     )
     _checked_input(revision, task_input)
-    return _checked_images(revision, uploads)
+    images = _checked_images(revision, uploads)
+    # Last: the input's own problems are worth hearing even with no budget left.
+    budgets_check(project=task.project, api_key=api_key)
+    return images
 
 
 def run_prepare(
@@ -401,14 +424,22 @@ def run_prepare(
     context_id: str = "",
     use_fallback_model: bool = False,
     uploads: Sequence[files.Upload] = (),
+    access_token_hash: str = "",
+    api_key: ApiKey | None = None,
 ) -> PreparedRun:
-    """Check the request and run the input processors; raises on bad input."""
+    """Check the request and run the input processors; raises on bad input
+    and on a spent budget.
+
+    `access_token_hash` is the digest of the task access token the run is made
+    with, if it is: that token may read the run afterwards. `api_key` is the key
+    the run is made with, whose budget it spends."""
     images = _check_submission(
         task=task,
         revision=revision,
         task_input=task_input,
         use_fallback_model=use_fallback_model,
         uploads=uploads,
+        api_key=api_key,
     )
     processor_started = time.perf_counter()
     values = processors.processed_values(
@@ -433,6 +464,7 @@ def run_prepare(
         context_id=context_id,
         use_fallback_model=use_fallback_model,
         uploads=uploads,
+        api_key=api_key,
         messages=llm.build_messages(
             system_prompt=revision.system_prompt,
             user_prompt=rendered,
@@ -440,6 +472,7 @@ def run_prepare(
         ),
         schema=_schema_for(task, revision),
         processor_seconds=processor_seconds,
+        access_token_hash=access_token_hash,
     )
 
 
@@ -459,8 +492,10 @@ def run_record(
         run_data={"submitted": prepared.task_input},
         user=prepared.user,
         reporting_group=prepared.reporting_group,
+        api_key=prepared.api_key,
         reference=prepared.reference,
         context_id=prepared.context_id,
+        access_token_hash=prepared.access_token_hash,
         created=timezone.now(),
     )
     run.response = (
@@ -533,6 +568,8 @@ def run_execute(
     context_id: str = "",
     use_fallback_model: bool = False,
     uploads: Sequence[files.Upload] = (),
+    access_token_hash: str = "",
+    api_key: ApiKey | None = None,
 ) -> TaskRun:
     """Run `revision` of `task` on `task_input` and record the run.
 
@@ -549,6 +586,8 @@ def run_execute(
         context_id=context_id,
         use_fallback_model=use_fallback_model,
         uploads=uploads,
+        access_token_hash=access_token_hash,
+        api_key=api_key,
     )
     return run_record(prepared, call_model(prepared))
 
@@ -571,6 +610,8 @@ def run_submit(
     context_id: str = "",
     use_fallback_model: bool = False,
     uploads: Sequence[files.Upload] = (),
+    access_token_hash: str = "",
+    api_key: ApiKey | None = None,
 ) -> TaskRun:
     """Check the request, write the run as `queued` and hand it to a worker.
 
@@ -584,6 +625,7 @@ def run_submit(
         task_input=task_input,
         use_fallback_model=use_fallback_model,
         uploads=uploads,
+        api_key=api_key,
     )
     run = TaskRun(
         task=task,
@@ -594,8 +636,10 @@ def run_submit(
         used_fallback_model=use_fallback_model,
         user=user,
         reporting_group=reporting_group,
+        api_key=api_key,
         reference=reference,
         context_id=context_id,
+        access_token_hash=access_token_hash,
         created=timezone.now(),
     )
     stored = [(upload, *files.store(upload, task_id=task.pk)) for upload in uploads]
@@ -674,6 +718,7 @@ def run_complete_queued(*, run_id: UUID) -> TaskRun | None:
         "task_revision__fallback_llm_model",
         "user",
         "reporting_group",
+        "api_key",
     ).get(pk=run_id)
     uploads = [
         files.Upload(
@@ -695,6 +740,7 @@ def run_complete_queued(*, run_id: UUID) -> TaskRun | None:
             context_id=run.context_id,
             use_fallback_model=run.used_fallback_model,
             uploads=uploads,
+            api_key=run.api_key,
         )
     except DomainError as error:
         # What the submit could not check (a page that would not load, an

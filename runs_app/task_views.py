@@ -389,6 +389,7 @@ def _posted_inputs(
         else:
             values[field.name] = request.POST.get(f"input_{field.name}", "")
     uploads += files.uploads_from_parts(request.FILES.getlist("images"))
+    files.check_run_uploads(uploads)
     return values, uploads
 
 

@@ -28,7 +28,7 @@ from rightbrain.orgs.access import project_for_user
 from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import ProjectAccess, page_after
 from rightbrain.spreadsheet import safe_row
-from runs_app import charts, reports
+from runs_app import budgets, charts, reports
 from runs_app.forms import RunFilterForm, UsageFilterForm
 from runs_app.models import ReportingGroup, TaskRun
 from runs_app.project_runs import (
@@ -87,7 +87,12 @@ def project_usage(request: AuthedRequest, project_id: UUID) -> HttpResponse:
         now=timezone.now(),
         default_start=access.project.created,
     )
-    context: dict[str, Any] = {"access": access, "nav": "usage", "form": form}
+    context: dict[str, Any] = {
+        "access": access,
+        "nav": "usage",
+        "form": form,
+        "budget": budgets.project_budget_status(project=access.project),
+    }
     if form.is_valid():
         overview = reports.project_overview(
             tasks=tasks,

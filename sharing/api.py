@@ -16,6 +16,7 @@ from pydantic import Field
 
 from rightbrain.api_common import (
     ERRORS,
+    FILE_ERRORS,
     PROJECT,
     ErrorResponse,
     PaginationDetails,
@@ -335,7 +336,9 @@ def share_revoke(
     share = selectors.share_in_task(task=task, share_id=share_id)
     if share is None:
         raise Http404("This task has no share with that id.")
-    return json_response(share_out(services.share_revoke(share=share)))
+    return json_response(
+        share_out(services.share_revoke(share=share, actor=principal_of(request).user))
+    )
 
 
 @router.post(
@@ -422,6 +425,7 @@ def _json_run_request(request: HttpRequest) -> tuple[dict | None, list[files.Upl
 def _multipart_run_request(
     request: HttpRequest,
 ) -> tuple[dict | None, list[files.Upload]]:
+    files.refuse_oversized_body(request)
     try:
         form, parts = request.POST, request.FILES
     except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent) as error:
@@ -466,7 +470,8 @@ def too_many_requests(retry_after: int) -> HttpResponse:
     response={
         200: PublicRunOut,
         **PUBLIC_ERRORS,
-        413: ErrorResponse,
+        **FILE_ERRORS,
+        402: ErrorResponse,
         429: ErrorResponse,
     },
     auth=None,

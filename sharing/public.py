@@ -14,6 +14,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from runs_app import file_serving
 from runs_app.models import RunFile, TaskRun
 from sharing.models import TaskShare
 from tasks_app.api.tags import tag_out
@@ -26,9 +27,12 @@ def file_out(share: TaskShare, file: RunFile) -> dict[str, Any]:
         "original_filename": file.original_filename,
         "stored_filename": file.stored_filename,
         "content_type": file.content_type,
-        "download_url": reverse(
-            "share_file",
-            args=[share.short_id, file.task_run_id, file.stored_filename],
+        "download_url": file_serving.download_url(
+            file,
+            reverse(
+                "share_file",
+                args=[share.short_id, file.task_run_id, file.stored_filename],
+            ),
         ),
         "size_bytes": file.size_bytes,
     }

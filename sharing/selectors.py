@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 
 from rightbrain.orgs.models import Project, User
 from rightbrain.orgs.permissions import Perm, Role, role_allows
@@ -149,6 +149,15 @@ def share_runs_of_task(*, task: Task, limit: int = 20) -> list[ShareRun]:
         .select_related("share", "task_run")
         .order_by("-created", "-id")[:limit]
     )
+
+
+def share_stored_bytes(*, share: TaskShare) -> int:
+    """The bytes stored for runs made through this link: what visitors sent
+    and what their runs produced."""
+    total = RunFile.objects.filter(task_run__share_link__share=share).aggregate(
+        total=Sum("size_bytes")
+    )["total"]
+    return total or 0
 
 
 def share_run_file(

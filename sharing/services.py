@@ -18,17 +18,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from rightbrain.errors import Forbidden, Invalid
-from rightbrain.orgs.models import Project, User
+from rightbrain.errors import BudgetExhausted, Forbidden, Invalid, TooLarge
+from rightbrain.orgs.models import AuditEvent, Project, User
+from rightbrain.orgs.services import audit_record
 from runs_app import files
 from runs_app.models import RunFile, TaskRun
+from runs_app.outputs import FILE_MODALITIES
 from runs_app.services import revision_for_run, run_execute
 from sharing.models import ShareRun, TaskShare
+from sharing.selectors import share_stored_bytes
 from tasks_app.models import Task, TaskRevision
 from tasks_app.services import (
     RevisionSpec,
@@ -132,6 +136,25 @@ def _example_run(revision: TaskRevision, run_id: UUID | None) -> TaskRun | None:
     return run
 
 
+def _audit_share(share: TaskShare, *, actor: User | None, action: str) -> None:
+    task = share.task
+    audit_record(
+        organization_id=task.project.organization_id,
+        actor=actor,
+        action=action,
+        target_type="share",
+        target_id=share.pk,
+        target_label=f"/s/{share.short_id}",
+        details={
+            "task_id": str(task.pk),
+            "task": task.name,
+            "task_revision_id": str(share.task_revision_id),
+            "project_id": str(task.project_id),
+        },
+    )
+
+
+@transaction.atomic
 def share_create(
     *,
     task: Task,
@@ -177,14 +200,19 @@ def share_create(
     )
     if custom:
         share.short_id = _checked_custom_short_id(custom)
-        return _saved(share, custom=True)
-    for _attempt in range(5):
-        share.short_id = _generated_short_id()
-        try:
-            return _saved(share, custom=False)
-        except _ShortIdTaken:
-            continue
-    raise RuntimeError("Could not find a free short id in five tries.")
+        _saved(share, custom=True)
+    else:
+        for _attempt in range(5):
+            share.short_id = _generated_short_id()
+            try:
+                _saved(share, custom=False)
+                break
+            except _ShortIdTaken:
+                continue
+        else:
+            raise RuntimeError("Could not find a free short id in five tries.")
+    _audit_share(share, actor=user, action=AuditEvent.Action.SHARE_CREATED)
+    return share
 
 
 class _ShortIdTaken(Exception):
@@ -206,13 +234,17 @@ def _saved(share: TaskShare, *, custom: bool) -> TaskShare:
     return share
 
 
-def share_revoke(*, share: TaskShare) -> TaskShare:
+@transaction.atomic
+def share_revoke(*, share: TaskShare, actor: User | None = None) -> TaskShare:
     """Turn the link off for good; revoking twice changes nothing."""
-    if share.active:
-        now = timezone.now()
-        TaskShare.objects.filter(pk=share.pk).update(active=False, modified=now)
-        share.active = False
+    now = timezone.now()
+    # Conditional, so two revokes at once record one event.
+    if TaskShare.objects.filter(pk=share.pk, active=True).update(
+        active=False, modified=now
+    ):
         share.modified = now
+        _audit_share(share, actor=actor, action=AuditEvent.Action.SHARE_REVOKED)
+    share.active = False
     return share
 
 
@@ -314,6 +346,33 @@ def share_run_input(
     return values, list(uploads)
 
 
+def _check_storage_quota(share: TaskShare, uploads: Sequence[files.Upload]) -> None:
+    """413 when this run's files would take the link past its storage quota,
+    or, once the quota is used up, when the task's runs produce files.
+
+    Checked before the run, so runs racing each other may together pass it
+    by their own files: at most RB_MAX_RUN_UPLOAD_BYTES each, few at a time
+    under the per-address rate limit."""
+    quota = settings.RB_SHARE_STORAGE_QUOTA_BYTES
+    incoming = sum(len(upload.data) for upload in uploads)
+    stores_output = share.task.output_modality in FILE_MODALITIES
+    if not incoming and not stores_output:
+        return
+    used = share_stored_bytes(share=share)
+    if used >= quota:
+        raise TooLarge(
+            "This link has stored as many files as it may, so it cannot run "
+            "with files any more.",
+            field="task_files",
+        )
+    if used + incoming > quota:
+        raise TooLarge(
+            f"These files would take this link past its storage quota; it has "
+            f"room for {quota - used:,} more bytes.",
+            field="task_files",
+        )
+
+
 def share_run_execute(
     *,
     share: TaskShare,
@@ -333,6 +392,7 @@ def share_run_execute(
         share=share, task_input=task_input, uploads=uploads
     )
     revision = revision_for_run(task=share.task, revision_id=share.task_revision_id)
+    _check_storage_quota(share, run_uploads)
     share_use_take(share=share)
     try:
         run = run_execute(
@@ -342,6 +402,14 @@ def share_run_execute(
             user=user,
             uploads=run_uploads,
         )
+    except BudgetExhausted as spent:
+        share_use_give_back(share=share)
+        # Visitors learn when to come back, not the owner's budget or spend.
+        raise BudgetExhausted(
+            "This shared task has used its monthly allowance; it runs again on "
+            f"{spent.resets:%Y-%m-%d}.",
+            resets=spent.resets,
+        ) from None
     except BaseException:
         share_use_give_back(share=share)
         raise

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -27,14 +27,14 @@ from rightbrain.http import AuthedRequest
 from rightbrain.orgs.access import project_for_user
 from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import page_after
-from runs_app import files
+from runs_app import file_serving, file_types, files
 from runs_app.display import friendly
-from runs_app.models import TaskRun
+from runs_app.models import RunFile, TaskRun
 from runs_app.selectors import sees_all_runs
 from sharing import limits, selectors, services
 from sharing.forms import CloneForm, ShareForm
 from sharing.models import TaskShare
-from sharing.public import RUN_FAILED, public_share_out
+from sharing.public import RUN_FAILED, file_out, public_share_out
 from tasks_app.access import TaskAccess, task_for_user
 from tasks_app.models import Task
 from tasks_app.selectors import visible_tasks
@@ -179,7 +179,7 @@ def task_share_revoke(
     share = selectors.share_in_task(task=access.task, share_id=share_id)
     if share is None:
         raise Http404("This task has no such share link.")
-    services.share_revoke(share=share)
+    services.share_revoke(share=share, actor=request.user)
     messages.success(request, f"Revoked {share.path}: it no longer opens.")
     if not request.htmx:
         return redirect("task_shares", project_id=project_id, task_id=task_id)
@@ -316,6 +316,10 @@ def _public_context(share: TaskShare, request: HttpRequest, **extra) -> dict:
         "output_fields": _output_fields(share.task_revision.output_format),
         "inputs": _input_fields(share, example_values if values is None else values),
         "takes_files": _takes_files(share) and share.allow_inputs,
+        "file_limits": {
+            "count": settings.RB_MAX_FILES_PER_RUN,
+            "megabytes": settings.RB_MAX_FILE_BYTES // 1_000_000,
+        },
         "can_run": share.allow_inputs or example is not None,
         "used_up": share.is_used_up,
         "signed_in": signed_in,
@@ -426,13 +430,25 @@ def public_share_run(request: PublicRequest, short_id: str) -> HttpResponse:
         return _run_answer(
             request, share, status=error.status, values=values, run_error=error.message
         )
-    return _run_answer(request, share, values=values, run=run, **_run_display(run))
+    return _run_answer(
+        request, share, values=values, run=run, **_run_display(share, run)
+    )
 
 
-def _run_display(run: TaskRun) -> dict:
+def _run_display(share: TaskShare, run: TaskRun) -> dict:
     if run.is_error:
         return {"run_error": RUN_FAILED}
-    return {"run_output": friendly(run.response), "run_files": list(run.files.all())}
+    return {
+        "run_output": friendly(run.response),
+        "run_files": [
+            {
+                **file_out(share, file),
+                "shown_as_image": file.direction == RunFile.Direction.OUTPUT
+                and file.content_type in file_types.INLINE_TYPES,
+            }
+            for file in run.files.all()
+        ],
+    }
 
 
 @require_GET
@@ -448,13 +464,7 @@ def share_file(
     )
     if file is None:
         raise Http404("This link has no such file.")
-    return _noindex(
-        FileResponse(
-            default_storage.open(file.storage_key, "rb"),
-            content_type=file.content_type,
-            filename=file.original_filename,
-        )
-    )
+    return _noindex(file_serving.file_download(file))
 
 
 # Cloning ------------------------------------------------------------------------------

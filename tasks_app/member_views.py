@@ -209,6 +209,7 @@ def task_members(
                 subject_type=subject_type,
                 subject_id=UUID(subject_id),
                 role=role,
+                actor=request.user,
             )
             label = form.labels[member]
             return _done(
@@ -241,6 +242,7 @@ def task_member_update(
         subject_type=subject_type,
         subject_id=UUID(subject_id),
         role=role,
+        actor=request.user,
     )
     if role is None:
         return _done(request, access, "Removed the member's role on this task.")

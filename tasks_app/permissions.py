@@ -24,13 +24,21 @@ from tasks_app.models import Task, TaskMember
 
 
 def subject_keys(principal: Principal, access: ProjectAccess) -> set[tuple[str, str]]:
-    """The (subject_type, subject_id) pairs whose grants apply to the caller."""
+    """The (subject_type, subject_id) pairs whose grants apply to the caller.
+
+    Every grant counts only while the caller is a member of the task's
+    organisation (`access.role` is their current role): people outside it are
+    never granted a task (the IAM API refuses them), and the grants of someone
+    who leaves are dropped (`task_grants_drop`), so a grant outliving its
+    holder's membership, however that ended, gives nothing.
+    """
     keys: set[tuple[str, str]] = set()
+    if not access.role:
+        return keys
     if principal.user is not None:
         keys.add((TaskMember.SubjectType.USER, str(principal.user.pk)))
-    if access.role:
-        keys.add((TaskMember.SubjectType.ORGANIZATION, str(access.organization.pk)))
-        keys.add((TaskMember.SubjectType.PROJECT, str(access.project.pk)))
+    keys.add((TaskMember.SubjectType.ORGANIZATION, str(access.organization.pk)))
+    keys.add((TaskMember.SubjectType.PROJECT, str(access.project.pk)))
     return keys
 
 

@@ -23,8 +23,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from rightbrain.errors import DomainError, Invalid, NotFound
-from rightbrain.orgs.models import Project, User
+from rightbrain.orgs.models import AuditEvent, Membership, Project, User
 from rightbrain.orgs.permissions import TaskRole
+from rightbrain.orgs.services import audit_record
 from rightbrain.orgs.tokens import encrypt_secret, hash_token, new_token
 from rightbrain.outbound import BlockedURL, checked_url
 from tasks_app.input_processors import processor_named
@@ -77,6 +78,25 @@ TASK_FIELDS = (
     "output_modality",
     "task_run_visibility",
 )
+
+
+def _audit_task(
+    task: Task,
+    *,
+    actor: User | None,
+    action: str,
+    details: Mapping[str, Any] | None = None,
+    organization_id: UUID | None = None,
+) -> None:
+    audit_record(
+        organization_id=organization_id or task.project.organization_id,
+        actor=actor,
+        action=action,
+        target_type="task",
+        target_id=task.pk,
+        target_label=task.name,
+        details={"project_id": str(task.project_id), **(details or {})},
+    )
 
 
 @dataclass
@@ -407,6 +427,16 @@ def task_create(
             subject_id=user.pk,
             role=TaskRole.OWNER,
         )
+    details: dict[str, Any] = {"revision_id": str(first.pk)}
+    if cloned_from_task_revision_id is not None:
+        details["cloned_from_task_revision_id"] = str(cloned_from_task_revision_id)
+    _audit_task(
+        task,
+        actor=user,
+        action=AuditEvent.Action.TASK_CREATED,
+        details=details,
+        organization_id=project.organization_id,
+    )
     return task
 
 
@@ -494,8 +524,15 @@ def task_update(
                 field="output_modality",
             )
 
+    if task_fields or new_revision is not None:
+        edited: dict[str, Any] = {"fields": sorted(task_fields)}
+        if new_revision is not None:
+            edited["revision_id"] = str(new_revision.pk)
+        _audit_task(
+            task, actor=user, action=AuditEvent.Action.TASK_EDITED, details=edited
+        )
     if active_revisions is not None:
-        active_revisions_set(task=task, entries=active_revisions)
+        active_revisions_set(task=task, entries=active_revisions, actor=user)
     if tags is not None:
         task.tags.set(
             _tags(
@@ -583,6 +620,12 @@ def revision_promote(
     )
     promoted.save()
     _touch(task)
+    _audit_task(
+        task,
+        actor=user,
+        action=AuditEvent.Action.TASK_EDITED,
+        details={"revision_id": str(promoted.pk), "promoted_from": str(revision.pk)},
+    )
     return promoted
 
 
@@ -608,10 +651,23 @@ def _tags(
     return [found[tag_id] for tag_id in ids]
 
 
+def _weight_text(weight: Decimal) -> str:
+    """A weight as the audit log shows it: 1, 0.5, 0.25 (as stored or as sent)."""
+    return format(Decimal(weight).normalize(), "f")
+
+
 def active_revisions_set(
-    *, task: Task, entries: list[tuple[UUID, Decimal | None]]
+    *,
+    task: Task,
+    entries: list[tuple[UUID, Decimal | None]],
+    actor: User | None = None,
+    actor_label: str = "",
 ) -> None:
-    """Replace the traffic split. Weights sum to 1; no test revisions."""
+    """Replace the traffic split. Weights sum to 1; no test revisions.
+
+    Every change is audited with the weights before and after; `actor_label`
+    names what changed them when no person did (a rollout).
+    """
     if not entries:
         raise Invalid(
             "A task needs at least one active revision.", field="active_revisions"
@@ -651,11 +707,32 @@ def active_revisions_set(
             raise Invalid(
                 "Test revisions never receive traffic.", field="active_revisions"
             )
+    before = {
+        str(revision_id): _weight_text(weight)
+        for revision_id, weight in ActiveRevision.objects.filter(task=task)
+        .order_by("-weight", "task_revision_id")
+        .values_list("task_revision_id", "weight")
+    }
+    after = {
+        str(revision_id): _weight_text(weight)
+        for revision_id, weight in zip(ids, weights, strict=True)
+    }
     ActiveRevision.objects.filter(task=task).delete()
     ActiveRevision.objects.bulk_create(
         ActiveRevision(task=task, task_revision_id=revision_id, weight=weight)
         for revision_id, weight in zip(ids, weights, strict=True)
     )
+    if before != after:
+        audit_record(
+            organization_id=task.project.organization_id,
+            actor=actor,
+            actor_label=actor_label,
+            action=AuditEvent.Action.TASK_TRAFFIC_CHANGED,
+            target_type="task",
+            target_id=task.pk,
+            target_label=task.name,
+            details={"project_id": str(task.project_id), "from": before, "to": after},
+        )
 
 
 # Hooks the apps above register to clean up what they own when a task goes
@@ -668,11 +745,29 @@ def on_task_delete(hook) -> None:
 
 
 @transaction.atomic
-def task_delete(*, task: Task) -> None:
+def task_delete(*, task: Task, actor: User | None = None) -> None:
     """Remove the task and everything hanging off it, for good."""
     for hook in _task_delete_hooks:
         hook(task)
+    _audit_task(task, actor=actor, action=AuditEvent.Action.TASK_DELETED)
     task.delete()
+
+
+def task_grants_drop(*, membership: Membership) -> dict[str, int]:
+    """Drop a person's direct grants on the organisation's tasks when their
+    membership ends (registered with orgs in TasksAppConfig.ready()).
+
+    Grants already count only while their holder is a member
+    (permissions.subject_keys); dropping the rows as well keeps every task's
+    members list truthful and means a person invited back starts from their
+    organisation role, not from stale grants.
+    """
+    dropped, _ = TaskMember.objects.filter(
+        subject_type=TaskMember.SubjectType.USER,
+        subject_id=membership.user_id,
+        task__project__organization_id=membership.organization_id,
+    ).delete()
+    return {"task_grants_dropped": dropped}
 
 
 # "Last run" is shown to the minute; a busy task need not be written every run.
@@ -822,12 +917,29 @@ def resulting_roles(
 
 @transaction.atomic
 def task_member_set_role(
-    *, task: Task, subject_type: str, subject_id: UUID, role: str | None
+    *,
+    task: Task,
+    subject_type: str,
+    subject_id: UUID,
+    role: str | None,
+    actor: User | None = None,
 ) -> None:
     """Give the subject exactly `role` on the task, or no direct role (None)."""
     grants = TaskMember.objects.filter(
         task=task, subject_type=subject_type, subject_id=subject_id
     )
+    previous = grants.values_list("role", flat=True).first()
+    if previous != role:
+        _audit_task(
+            task,
+            actor=actor,
+            action=AuditEvent.Action.TASK_GRANT_CHANGED,
+            details={
+                "member": f"{subject_type}:{subject_id}",
+                "from": previous,
+                "to": role,
+            },
+        )
     if role is None:
         grants.delete()
     else:

@@ -254,3 +254,15 @@ def browser(monkeypatch):
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """Scripted DNS answers for chosen names (tests/fake_dns.py)."""
+    import socket
+
+    from tests.fake_dns import FakeDNS
+
+    fake = FakeDNS(real_getaddrinfo=socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", fake.getaddrinfo)
+    return fake

@@ -80,7 +80,9 @@ def _handler(fake: FakeWeb) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            fake.record({"method": "GET", "path": self.path})
+            fake.record(
+                {"method": "GET", "path": self.path, "host": self.headers.get("Host")}
+            )
             page = fake.pages.get(self.path)
             if page is None:
                 self._send(404, b"not found", "text/plain")

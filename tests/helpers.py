@@ -90,3 +90,13 @@ def artifacts_dir(name: str = "") -> Path:
     folder = Path(__file__).resolve().parent / "artifacts" / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def room_in_this_minute(seconds: float = 5) -> None:
+    """Rate limits count per clock minute: when less than `seconds` of the
+    current one is left, wait for the next, so a test's requests share one."""
+    import time
+
+    left = 60 - time.time() % 60
+    if left < seconds:
+        time.sleep(left + 0.05)

@@ -136,3 +136,16 @@ def test_runs_served_by_the_api_handler_use_the_database_threads(settings):
     assert HourlyUsage.objects.get().runs == 1
     # Written on one of the database threads, not the request's sync thread.
     assert saved_on and saved_on[0].startswith("database")
+
+
+def test_the_files_origin_answers_no_api_request(db, settings):
+    """The API's handler skips the browser's middleware, not the rule that the
+    files origin serves file links only."""
+    settings.RB_FILES_ORIGIN = "https://files.example-usercontent.test"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "files.example-usercontent.test"]
+    on_files = _request(
+        "GET", "/api/v1/share/abc", headers={"Host": "files.example-usercontent.test"}
+    )
+    assert on_files.status_code == 404
+    assert on_files.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert _request("GET", "/api/v1/share/abc").json()["type"] == "resource_error"

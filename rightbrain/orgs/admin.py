@@ -1,22 +1,27 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 
 from rightbrain.orgs.models import (
     ApiKey,
+    AuditEvent,
     Invitation,
     Membership,
     Organization,
     Project,
     User,
 )
-from rightbrain.orgs.services import api_key_revoke
+from rightbrain.orgs.services import api_key_revoke, membership_remove
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
+    # Removing someone revokes their credentials: that goes through the
+    # Membership admin's delete, which calls membership_remove.
+    can_delete = False
     autocomplete_fields = ["user"]
     fields = ["user", "role", "created"]
     readonly_fields = ["created"]
@@ -89,6 +94,22 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "organization__name"]
     autocomplete_fields = ["user", "organization"]
 
+    # Deleting here removes the member as the console does: their API keys and
+    # OAuth tokens for the organisation are revoked and their task grants
+    # dropped, audited, or nothing happens (the last owner stays).
+    def delete_model(self, request, obj: Membership) -> None:
+        self._remove(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset.select_related("user"):
+            self._remove(request, membership)
+
+    def _remove(self, request, membership: Membership) -> None:
+        try:
+            membership_remove(membership=membership, actor=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
@@ -143,8 +164,28 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request, queryset) -> None:
-        for api_key in queryset:
-            api_key_revoke(api_key=api_key)
+        for api_key in queryset.select_related("project"):
+            api_key_revoke(api_key=api_key, actor=request.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read only: events are written by the services that make the changes."""
+
+    list_display = ["created", "organization", "actor_label", "action", "target_label"]
+    list_filter = ["action"]
+    list_select_related = ["organization"]
+    search_fields = ["actor_label", "target_label", "target_id", "organization__name"]
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class OAuthClientAdmin(admin.ModelAdmin):

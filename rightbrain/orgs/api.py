@@ -9,7 +9,9 @@ them all (selectors.py). Secrets appear only in the answer that creates them.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
@@ -28,7 +30,7 @@ from rightbrain.api_common import (
 from rightbrain.errors import Forbidden, Invalid
 from rightbrain.orgs import selectors, services
 from rightbrain.orgs.auth import Principal, project_access_for_principal
-from rightbrain.orgs.models import ApiKey, OAuthClient, User
+from rightbrain.orgs.models import ApiKey, OAuthClient, Project, User
 from rightbrain.orgs.permissions import Perm, role_allows
 from rightbrain.orgs.selectors import ProjectAccess
 
@@ -68,6 +70,28 @@ class ApiKeyOut(Schema):
     user_id: UUID
     key: str | None = Field(
         None, description="The full key: only in the answer that creates it."
+    )
+    requests_per_minute: int | None = Field(
+        None, description="This key's own limit; null: the server's default."
+    )
+    runs_per_minute: int | None = Field(
+        None, description="This key's own limit; null: the server's default."
+    )
+    monthly_credit_budget: str | None = Field(
+        None, description="Credits per calendar month (UTC); null: no budget."
+    )
+
+
+class LimitsUpdate(Schema):
+    """Rate limits and budget to set (a key's here, a project's in
+    runs_app/budgets_api.py): only the fields sent change; null resets one to
+    its default."""
+
+    # Strict: true is not 1 a minute, and "5" is not a number.
+    requests_per_minute: int | None = Field(None, strict=True)
+    runs_per_minute: int | None = Field(None, strict=True)
+    monthly_credit_budget: Decimal | None = Field(
+        None, description='Credits, e.g. "5000.00"; null: no budget.'
     )
 
 
@@ -167,6 +191,10 @@ def _changeable_client(
 # Serialisation ----------------------------------------------------------------------
 
 
+def _credits(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
 def api_key_out(api_key: ApiKey, key: str | None = None) -> dict[str, Any]:
     return {
         "id": api_key.pk,
@@ -176,7 +204,24 @@ def api_key_out(api_key: ApiKey, key: str | None = None) -> dict[str, Any]:
         "last_used": api_key.last_used,
         "user_id": api_key.user_id,
         "key": key,
+        "requests_per_minute": api_key.requests_per_minute,
+        "runs_per_minute": api_key.runs_per_minute,
+        "monthly_credit_budget": _credits(api_key.monthly_credit_budget),
     }
+
+
+def limits_after(
+    owner: Project | ApiKey, payload: LimitsUpdate
+) -> services.LimitSettings:
+    """The owner's limits with the fields the caller sent replaced."""
+    changes = {name: getattr(payload, name) for name in payload.model_fields_set}
+    return dataclasses.replace(services.limits_of(owner), **changes)
+
+
+def require_limit_manager(access: ProjectAccess, principal: Principal) -> None:
+    """Limits and budgets are for owners and admins, acting as themselves."""
+    if principal.user is None or not role_allows(access.role, Perm.ORG_MANAGE_PROJECTS):
+        raise Forbidden("Only owners and admins may change limits and budgets.")
 
 
 def oauth_client_out(client: OAuthClient, secret: str | None = None) -> dict[str, Any]:
@@ -262,8 +307,34 @@ def api_key_revoke(
     )
     if api_key is None:
         raise Http404("No such API key.")
-    services.api_key_revoke(api_key=api_key)
+    services.api_key_revoke(api_key=api_key, actor=user)
     return json_null()
+
+
+@router.post(
+    PROJECT + "/api_key/{api_key_id}",
+    response={200: ApiKeyOut, **ERRORS},
+    summary="Set an API key's rate limits and monthly credit budget",
+    operation_id="api_key_update",
+)
+def api_key_update(
+    request: HttpRequest,
+    org_id: UUID,
+    project_id: UUID,
+    api_key_id: UUID,
+    payload: LimitsUpdate,
+):
+    access, user = _credentials_access(request, org_id, project_id)
+    require_limit_manager(access, request.auth)  # type: ignore[attr-defined]
+    api_key = (
+        selectors.api_keys_for(project=access.project, user=user, role=access.role)
+        .filter(pk=api_key_id)
+        .first()
+    )
+    if api_key is None:
+        raise Http404("No such API key.")
+    services.api_key_limits_set(api_key=api_key, limits=limits_after(api_key, payload))
+    return api_key_out(api_key)
 
 
 # OAuth clients ----------------------------------------------------------------------
@@ -364,7 +435,9 @@ def oauth_client_delete(
     request: HttpRequest, org_id: UUID, project_id: UUID, oauth_client_id: UUID
 ):
     access, user = _credentials_access(request, org_id, project_id)
-    services.oauth_client_delete(client=_visible_client(access, user, oauth_client_id))
+    services.oauth_client_delete(
+        client=_visible_client(access, user, oauth_client_id), actor=user
+    )
     return json_null()
 
 
@@ -379,5 +452,5 @@ def oauth_client_regenerate_secret(
 ):
     access, user = _credentials_access(request, org_id, project_id)
     client = _changeable_client(access, user, oauth_client_id)
-    secret = services.oauth_client_regenerate_secret(client=client)
+    secret = services.oauth_client_regenerate_secret(client=client, actor=user)
     return oauth_client_out(client, secret)

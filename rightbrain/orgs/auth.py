@@ -20,6 +20,7 @@ from ninja.security import HttpBearer
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthlibRequest
 
+from rightbrain.orgs.limits import RateLimits, admit_request
 from rightbrain.orgs.models import ApiKey, Membership, OAuthClient, Project, User
 from rightbrain.orgs.permissions import Role
 from rightbrain.orgs.selectors import ProjectAccess
@@ -50,6 +51,10 @@ class Principal:
     # The credential's project with the caller's role, when resolving the
     # credential could read it in the same query (API keys).
     access: ProjectAccess | None = field(default=None, compare=False)
+    # The API key itself (its budget), when the credential is one.
+    api_key: ApiKey | None = field(default=None, compare=False)
+    # The credential's rate limits; None for the dashboard's session.
+    limits: RateLimits | None = field(default=None, compare=False)
 
     @property
     def member_key(self) -> str | None:
@@ -85,10 +90,16 @@ _API_KEY_BY_HASH = Precompiled(
 
 
 def api_key_principal(token: str) -> Principal | None:
+    """A key acts as its user with their role as it is now: a demoted user's
+    key is demoted with them. Keys are made by members for their project, so a
+    key whose user is no longer a member of its organisation is refused (401),
+    even where membership_remove (which revokes it) was bypassed."""
     if not token.startswith("rbk_"):
         return None
     key = _API_KEY_BY_HASH.one_or_none(key_hash=hash_token(token))
     if key is None or not key.user.is_active:
+        return None
+    if key.member_role is None:  # type: ignore[attr-defined]
         return None
     now = timezone.now()
     if key.last_used is None or now - key.last_used > _LAST_USED_PRECISION:
@@ -101,12 +112,41 @@ def api_key_principal(token: str) -> Principal | None:
         access=ProjectAccess(
             project,
             project.organization,
-            key.member_role or "",  # type: ignore[attr-defined]
+            key.member_role,  # type: ignore[attr-defined]
+        ),
+        api_key=key,
+        limits=RateLimits(
+            kind="api_key",
+            credential_id=key.pk,
+            project_id=project.pk,
+            requests_per_minute=key.requests_per_minute,
+            runs_per_minute=key.runs_per_minute,
+            project_requests_per_minute=project.requests_per_minute,
+            project_runs_per_minute=project.runs_per_minute,
         ),
     )
 
 
 register_bearer_resolver(api_key_principal)
+
+
+# A person's OAuth token: the client's project with the person's role in it.
+_PROJECT_WITH_ROLE = Precompiled(
+    lambda project_id, user_id: (
+        Project.objects.select_related("organization")
+        .annotate(
+            member_role=Subquery(
+                Membership.objects.filter(
+                    user_id=user_id, organization_id=OuterRef("organization_id")
+                ).values("role")[:1]
+            )
+        )
+        .filter(pk=project_id)
+        .order_by()[:1]
+    ),
+    "project_id",
+    "user_id",
+)
 
 
 def oauth_principal(token: str) -> Principal | None:
@@ -118,6 +158,13 @@ def oauth_principal(token: str) -> Principal | None:
     * client credentials of a `project` client: a service account with the
       editor role in the client's project;
     * client credentials of a `user` client: the person who created the client.
+
+    A token that acts as a person carries their role in the client's
+    organisation as it is now, read here in the query the endpoint would
+    otherwise make (`project_access_for_principal`). A person outside the
+    organisation (one who consented from outside, or was removed by other means
+    than membership_remove, which revokes their tokens) acts as any signed-in
+    non-member: public tasks only, 404 for everything project-wide.
     """
     if not token.startswith(OAUTH_ACCESS_TOKEN_PREFIX):
         return None
@@ -137,12 +184,53 @@ def oauth_principal(token: str) -> Principal | None:
             project_id=client.project_id,
             service_role=Role.EDITOR,
             credential="oauth",
+            limits=_oauth_client_limits(client),
         )
     else:
         user = client.user
     if user is None or not user.is_active:
         return None
-    return Principal(user=user, project_id=client.project_id, credential="oauth")
+    project = _PROJECT_WITH_ROLE.one_or_none(
+        project_id=client.project_id, user_id=user.pk
+    )
+    if project is None:
+        return None
+    return Principal(
+        user=user,
+        project_id=client.project_id,
+        credential="oauth",
+        access=ProjectAccess(
+            project,
+            project.organization,
+            project.member_role or "",  # type: ignore[attr-defined]
+        ),
+        limits=_oauth_client_limits(client, project),
+    )
+
+
+def _oauth_client_limits(
+    client: OAuthClient, project: Project | None = None
+) -> RateLimits:
+    """The client's limits (the settings) and its project's: from `project` when
+    the caller has read it, else one query (DOT's token lookup does not read the
+    project)."""
+    if project is not None:
+        requests_per_minute = project.requests_per_minute
+        runs_per_minute = project.runs_per_minute
+    else:
+        row = (
+            Project.objects.filter(pk=client.project_id)
+            .values_list("requests_per_minute", "runs_per_minute")
+            .first()
+        )
+        requests_per_minute, runs_per_minute = row or (None, None)
+    return RateLimits(
+        kind="oauth_client",
+        credential_id=client.pk,
+        project_id=client.project_id,
+        project_requests_per_minute=requests_per_minute,
+        project_runs_per_minute=runs_per_minute,
+    )
 
 
 register_bearer_resolver(oauth_principal)
@@ -152,9 +240,12 @@ class BearerAuth(HttpBearer):
     """`Authorization: Bearer <token>` for every kind of token."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
+        """The caller, counted against its rate limits (429 when over)."""
         for resolver in _resolvers:
             principal = resolver(token)
             if principal is not None:
+                if principal.limits is not None:
+                    admit_request(principal.limits)
                 request.principal = principal  # type: ignore[attr-defined]
                 return principal
         return None

@@ -23,13 +23,18 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rightbrain.errors import DomainError
+from rightbrain.errors import DomainError, Invalid
 from rightbrain.http import AuthedRequest
 from rightbrain.orgs import selectors, services
 from rightbrain.orgs.access import CURRENT_PROJECT_SESSION_KEY, project_for_user
-from rightbrain.orgs.forms import ApiKeyForm, OAuthClientEditForm, OAuthClientForm
-from rightbrain.orgs.models import OAuthClient
-from rightbrain.orgs.permissions import Perm
+from rightbrain.orgs.forms import (
+    ApiKeyForm,
+    LimitsForm,
+    OAuthClientEditForm,
+    OAuthClientForm,
+)
+from rightbrain.orgs.models import ApiKey, OAuthClient
+from rightbrain.orgs.permissions import Perm, role_allows
 from rightbrain.orgs.selectors import ProjectAccess
 
 TEMPLATE = "orgs/api_clients.html"
@@ -65,14 +70,26 @@ def _context(request: AuthedRequest, access: ProjectAccess, **extra) -> dict:
     for client in clients:
         client.env = client_env(access, client)
         client.changeable = selectors.may_change_oauth_client(client=client, user=user)
+    api_keys = list(
+        selectors.api_keys_for(project=access.project, user=user, role=role)
+    )
+    manages_limits = _manages_limits(access)
+    # A refused limits form is shown again, open, with its errors.
+    refused = extra.pop("refused_limits", None)
+    for api_key in api_keys:
+        if not manages_limits:
+            api_key.limits_form = None  # type: ignore[attr-defined]
+        elif refused is not None and refused.owner_pk == api_key.pk:
+            api_key.limits_form = refused  # type: ignore[attr-defined]
+        else:
+            api_key.limits_form = _key_limits_form(api_key)  # type: ignore[attr-defined]
     return {
         "nav": "settings",
         "access": access,
         "project": access.project,
         "sees_all": selectors.sees_all_credentials(role),
-        "api_keys": list(
-            selectors.api_keys_for(project=access.project, user=user, role=role)
-        ),
+        "manages_limits": manages_limits,
+        "api_keys": api_keys,
         "oauth_clients": clients,
         "key_form": extra.pop("key_form", None) or ApiKeyForm(),
         "client_form": extra.pop("client_form", None) or OAuthClientForm(),
@@ -96,6 +113,16 @@ def _after_change(
     if not request.htmx:
         return redirect("api_clients", project_id=access.project.pk)
     return _render(request, access, panel)
+
+
+def _manages_limits(access: ProjectAccess) -> bool:
+    """Rate limits and budgets are set by owners and admins."""
+    return role_allows(access.role, Perm.ORG_MANAGE_PROJECTS)
+
+
+def _key_limits_form(api_key: ApiKey, data=None) -> LimitsForm:
+    defaults = (settings.RB_API_REQUESTS_PER_MINUTE, settings.RB_API_RUNS_PER_MINUTE)
+    return LimitsForm(data, owner=api_key, defaults=defaults)
 
 
 def _add_errors(form: Form, error: DomainError | ValidationError) -> None:
@@ -191,9 +218,41 @@ def api_key_revoke(
     )
     if api_key is None:
         raise Http404("No such API key.")
-    services.api_key_revoke(api_key=api_key)
+    services.api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, f"Revoked the key “{api_key.name}”.")
     return _after_change(request, access, "api_keys_panel")
+
+
+@require_POST
+@login_required
+def api_key_limits(
+    request: AuthedRequest, project_id: UUID, key_id: UUID
+) -> HttpResponse:
+    """Set a key's rate limits and monthly budget (owners and admins)."""
+    access = _access(request, project_id)
+    if not _manages_limits(access):
+        raise PermissionDenied
+    api_key = (
+        selectors.api_keys_for(
+            project=access.project, user=request.user, role=access.role
+        )
+        .filter(pk=key_id)
+        .first()
+    )
+    if api_key is None:
+        raise Http404("No such API key.")
+    form = _key_limits_form(api_key, request.POST)
+    if form.is_valid():
+        try:
+            services.api_key_limits_set(api_key=api_key, limits=form.limits())
+        except Invalid as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request, f"Saved the limits and budget of “{api_key.name}”."
+            )
+            return _after_change(request, access, "api_keys_panel")
+    return _render(request, access, "api_keys_panel", refused_limits=form)
 
 
 @require_POST
@@ -275,7 +334,9 @@ def oauth_client_regenerate_secret(
     access = _access(request, project_id)
     client = _client_for(request, access, client_id, change=True)
     try:
-        secret = services.oauth_client_regenerate_secret(client=client)
+        secret = services.oauth_client_regenerate_secret(
+            client=client, actor=request.user
+        )
     except DomainError as error:
         messages.error(request, error.message)
         return _after_change(request, access, "oauth_clients_panel")
@@ -297,6 +358,6 @@ def oauth_client_delete(
 ) -> HttpResponse:
     access = _access(request, project_id)
     client = _client_for(request, access, client_id, change=False)
-    services.oauth_client_delete(client=client)
+    services.oauth_client_delete(client=client, actor=request.user)
     messages.success(request, f"Deleted {client.name}; its tokens no longer work.")
     return _after_change(request, access, "oauth_clients_panel")

@@ -1,13 +1,30 @@
 from __future__ import annotations
 
+import dataclasses
+
 from django import forms
 
-from rightbrain.orgs.models import OAuthClient
+from rightbrain.orgs.models import ApiKey, AuditEvent, OAuthClient, Project
 from rightbrain.orgs.permissions import Role
+from rightbrain.orgs.services import (
+    MAX_MONTHLY_CREDIT_BUDGET,
+    MAX_PER_MINUTE,
+    LimitSettings,
+    limits_of,
+)
 
 
 class NameForm(forms.Form):
     name = forms.CharField(max_length=100, strip=True)
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("", "All actions"), *AuditEvent.Action.choices],
+        required=False,
+        label="Action",
+    )
+    after = forms.UUIDField(required=False)
 
 
 class ProfileForm(forms.Form):
@@ -119,3 +136,63 @@ class OAuthClientForm(OAuthClientEditForm):
         label="Public client (PKCE, no secret)",
         help_text="For browser, mobile and desktop apps, which cannot keep a secret.",
     )
+
+
+class LimitsForm(forms.Form):
+    """A project's or an API key's own rate limits and monthly budget; an empty
+    field means the default (`defaults`: the per-minute figures in force)."""
+
+    requests_per_minute = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PER_MINUTE
+    )
+    runs_per_minute = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PER_MINUTE
+    )
+    monthly_credit_budget = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_value=MAX_MONTHLY_CREDIT_BUDGET,
+        max_digits=12,
+        decimal_places=2,
+        label="Monthly credit budget",
+        help_text="Credits per calendar month (UTC); runs are refused once it is "
+        "spent. Empty: no budget.",
+    )
+
+    def __init__(
+        self,
+        *args,
+        owner: Project | ApiKey,
+        defaults: tuple[int, int],
+        **kwargs,
+    ):
+        self.owner_pk = owner.pk
+        kwargs.setdefault("auto_id", f"limits-{owner.pk}-%s")
+        kwargs.setdefault("initial", dataclasses.asdict(limits_of(owner)))
+        super().__init__(*args, **kwargs)
+        for name, default in zip(
+            ("requests_per_minute", "runs_per_minute"), defaults, strict=True
+        ):
+            field = self.fields[name]
+            field.label = name.replace("_", " ").capitalize()
+            field.help_text = (
+                f"Empty: the default, {default:,}." if default else "Empty: no limit."
+            )
+
+    def limits(self) -> LimitSettings:
+        return LimitSettings(**self.cleaned_data)
+
+    def summary(self) -> str:
+        """The saved figures in a few words, for the closed disclosure."""
+        saved = LimitSettings(**self.initial)
+        parts = [
+            f"{value:,} {what} a minute"
+            for value, what in (
+                (saved.requests_per_minute, "requests"),
+                (saved.runs_per_minute, "runs"),
+            )
+            if value is not None
+        ]
+        if saved.monthly_credit_budget is not None:
+            parts.append(f"budget {saved.monthly_credit_budget} credits a month")
+        return ", ".join(parts) or "the defaults, no budget"

@@ -2,7 +2,9 @@
 to its users, plugged in through its documented extension points.
 
 * `Validator` (OAUTH2_VALIDATOR_CLASS): the refresh grant needs `refresh_token`
-  among the client's grant types; PKCE is required for public clients.
+  among the client's grant types; PKCE is required for public clients; an
+  authorization code presented twice revokes what it bought (oauth_codes.py).
+  Codes are stored as digests (models.OAuthGrant, OAUTH2_PROVIDER_GRANT_MODEL).
 * `Server` (OAUTH2_SERVER_CLASS): oauthlib's server with custom validators that
   accept only the S256 PKCE method and well-formed code verifiers, and a token
   modifier that issues a refresh token only when `offline_access` was granted.
@@ -20,6 +22,7 @@ from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2 import Server as OAuthlibServer
 from oauthlib.oauth2.rfc6749 import errors
 
+from rightbrain.orgs import oauth_codes
 from rightbrain.orgs.auth import OAUTH_ACCESS_TOKEN_PREFIX, OAUTH_REFRESH_TOKEN_PREFIX
 from rightbrain.orgs.models import OAuthClient
 from rightbrain.orgs.tokens import new_token
@@ -53,6 +56,34 @@ class Validator(OAuth2Validator):
         return super().validate_grant_type(
             client_id, grant_type, client, request, *args, **kwargs
         )
+
+    def validate_code(
+        self,
+        client_id: str,
+        code: str,
+        client: OAuthClient,
+        request: OAuthlibRequest,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return True
+        # A code presented again: refused (invalid_grant), and what it bought
+        # the first time is revoked. oauthlib asks only once the client has
+        # authenticated, so nobody else can make us revoke.
+        oauth_codes.code_replay_revoke(code=code)
+        return False
+
+    def save_bearer_token(
+        self, token: dict, request: OAuthlibRequest, *args: Any, **kwargs: Any
+    ) -> None:
+        super().save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type != "authorization_code":
+            return
+        if not oauth_codes.code_redemption_record(
+            code=request.code, client=request.client, token=token
+        ):
+            raise errors.InvalidGrantError(request=request)
 
     def is_pkce_required(self, client_id: str, request: OAuthlibRequest) -> bool:
         # Confidential clients prove themselves with their secret and may add

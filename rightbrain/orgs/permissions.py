@@ -8,7 +8,8 @@ tasks_app), so this module imports nothing from the apps above it.
 Organisation roles apply to every project of the organisation:
 
     owner   everything, including the organisation's owners and its deletion
-    admin   everything in every project, members (but not owners), projects
+    admin   everything in every project, members (but not owners), projects,
+            the audit log
     editor  create and change tasks, run them, share them
     viewer  read and run
 """
@@ -40,6 +41,7 @@ class Perm(StrEnum):
     ORG_MANAGE_OWNERS = "org.manage_owners"
     ORG_MANAGE_PROJECTS = "org.manage_projects"
     ORG_RENAME = "org.rename"
+    ORG_VIEW_AUDIT_LOG = "org.view_audit_log"
     # Project
     PROJECT_VIEW = "project.view"
     PROJECT_CREATE_TASK = "project.create_task"
@@ -66,7 +68,12 @@ _EDITOR = _VIEWER | {
     Perm.PROJECT_MANAGE_CREDENTIALS,
     Perm.PROJECT_MANAGE_FORWARDERS,
 }
-_ADMIN = _EDITOR | {Perm.ORG_MANAGE_MEMBERS, Perm.ORG_MANAGE_PROJECTS, Perm.ORG_RENAME}
+_ADMIN = _EDITOR | {
+    Perm.ORG_MANAGE_MEMBERS,
+    Perm.ORG_MANAGE_PROJECTS,
+    Perm.ORG_RENAME,
+    Perm.ORG_VIEW_AUDIT_LOG,
+}
 _OWNER = _ADMIN | {Perm.ORG_MANAGE_OWNERS}
 
 ORG_MATRIX: dict[str, frozenset[Perm]] = {

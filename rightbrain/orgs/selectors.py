@@ -10,6 +10,7 @@ from django.db.models import F, Model, OuterRef, Prefetch, Q, QuerySet, Subquery
 from rightbrain.errors import BadRequest
 from rightbrain.orgs.models import (
     ApiKey,
+    AuditEvent,
     Invitation,
     Membership,
     OAuthClient,
@@ -116,6 +117,20 @@ def projects_of(*, organization: Organization) -> QuerySet[Project]:
     return Project.objects.filter(organization=organization).order_by(
         F("archived_at").asc(nulls_first=True), "name"
     )
+
+
+def audit_events_of(
+    *, organization_id: UUID, action: str | None = None
+) -> QuerySet[AuditEvent]:
+    """The organisation's audit events, newest first, optionally of one action.
+
+    The actor and target are read from the event's own text columns: listing
+    needs no join, whatever has been deleted since.
+    """
+    events = AuditEvent.objects.filter(organization_id=organization_id)
+    if action:
+        events = events.filter(action=action)
+    return events.order_by("-created", "-id")
 
 
 def invitation_for_token(*, token: str) -> Invitation | None:

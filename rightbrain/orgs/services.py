@@ -1,4 +1,5 @@
-"""Every write to organisations, projects, memberships and invitations.
+"""Every write to organisations, projects, memberships, invitations,
+credentials and the audit log.
 
 Callers check permissions first (see `permissions.py`); these functions enforce
 the invariants that must hold whoever calls them, such as "an organisation always
@@ -9,21 +10,29 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import AccessToken, RefreshToken, get_grant_model
 
 from rightbrain.errors import Invalid
 from rightbrain.orgs.models import (
     ApiKey,
+    AuditEvent,
     Invitation,
     Membership,
     OAuthClient,
@@ -37,6 +46,40 @@ from rightbrain.orgs.tokens import hash_token, new_token
 DEFAULT_PROJECT_NAME = "Default project"
 # Control characters have no place in names or URIs (and PostgreSQL refuses NUL).
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+Action = AuditEvent.Action
+
+
+def audit_record(
+    *,
+    organization_id: UUID,
+    actor: User | None,
+    action: str,
+    target_type: str,
+    target_id: object = "",
+    target_label: str = "",
+    details: Mapping[str, Any] | None = None,
+    actor_label: str = "",
+) -> AuditEvent:
+    """Write one audit event. Call it inside the transaction of the change it
+    records, so the two are committed, or rolled back, together.
+
+    `actor_label` names what acted when no person did (a scheduled job);
+    otherwise the actor's e-mail address is kept beside the link to them.
+    """
+    if action not in Action.values:
+        raise ValueError(f"{action!r} is not an audit action.")
+    return AuditEvent.objects.create(
+        organization_id=organization_id,
+        actor=actor,
+        actor_label=actor_label or (actor.email if actor is not None else "system"),
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        target_label=str(target_label)[:200],
+        details=dict(details or {}),
+    )
 
 
 def _clean_name(name: str, *, what: str) -> str:
@@ -91,6 +134,90 @@ def project_rename(*, project: Project, name: str) -> Project:
     return project
 
 
+# Rate limits and budgets (rightbrain/orgs/limits.py, runs_app/budgets.py) ---------
+
+# Beyond these a value is a typo, not a plan: a million requests a minute, a
+# billion credits ($1M at the default credit price) a month.
+MAX_PER_MINUTE = 1_000_000
+MAX_MONTHLY_CREDIT_BUDGET = Decimal(1_000_000_000)
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """A project's or an API key's own limits; None: the default (for rates,
+    the RB_* setting; for the budget, none)."""
+
+    requests_per_minute: int | None = None
+    runs_per_minute: int | None = None
+    monthly_credit_budget: Decimal | None = None
+
+
+def limits_of(owner: Project | ApiKey) -> LimitSettings:
+    return LimitSettings(
+        requests_per_minute=owner.requests_per_minute,
+        runs_per_minute=owner.runs_per_minute,
+        monthly_credit_budget=owner.monthly_credit_budget,
+    )
+
+
+def _checked_limits(limits: LimitSettings) -> LimitSettings:
+    for field in ("requests_per_minute", "runs_per_minute"):
+        value = getattr(limits, field)
+        if value is not None and not 1 <= value <= MAX_PER_MINUTE:
+            raise Invalid(
+                f"{field} is a whole number from 1 to {MAX_PER_MINUTE:,}, "
+                "or null for the default.",
+                field=field,
+            )
+    budget = limits.monthly_credit_budget
+    if budget is not None:
+        if not budget.is_finite() or not 0 <= budget <= MAX_MONTHLY_CREDIT_BUDGET:
+            raise Invalid(
+                "monthly_credit_budget is a number of credits from 0 to "
+                f"{MAX_MONTHLY_CREDIT_BUDGET:,}, or null for no budget.",
+                field="monthly_credit_budget",
+            )
+        if budget != budget.quantize(Decimal("0.01")):
+            raise Invalid(
+                "monthly_credit_budget has at most two decimal places.",
+                field="monthly_credit_budget",
+            )
+    return limits
+
+
+def project_limits_set(*, project: Project, limits: LimitSettings) -> Project:
+    """Set the project's rate limits and monthly budget (owners and admins)."""
+    _checked_limits(limits)
+    project.requests_per_minute = limits.requests_per_minute
+    project.runs_per_minute = limits.runs_per_minute
+    project.monthly_credit_budget = limits.monthly_credit_budget
+    project.save(
+        update_fields=[
+            "requests_per_minute",
+            "runs_per_minute",
+            "monthly_credit_budget",
+            "modified",
+        ]
+    )
+    return project
+
+
+def api_key_limits_set(*, api_key: ApiKey, limits: LimitSettings) -> ApiKey:
+    """Set the key's rate limits and monthly budget (owners and admins)."""
+    _checked_limits(limits)
+    api_key.requests_per_minute = limits.requests_per_minute
+    api_key.runs_per_minute = limits.runs_per_minute
+    api_key.monthly_credit_budget = limits.monthly_credit_budget
+    api_key.save(
+        update_fields=[
+            "requests_per_minute",
+            "runs_per_minute",
+            "monthly_credit_budget",
+        ]
+    )
+    return api_key
+
+
 @transaction.atomic
 def project_archive(*, project: Project) -> Project:
     """Hide a project from the switcher; its data stays and it can be restored.
@@ -133,7 +260,11 @@ def _lock_owners(organization_id) -> list[Membership]:
 
 
 @transaction.atomic
-def membership_role_change(*, membership: Membership, role: str) -> Membership:
+def membership_role_change(
+    *, membership: Membership, role: str, actor: User | None = None
+) -> Membership:
+    """Give the member `role`. Their API keys and OAuth tokens follow at once:
+    every request reads the credential's user's current role."""
     if role not in Role.values:
         raise ValidationError({"role": f"“{role}” is not a role."})
     demoting_owner = membership.role == Role.OWNER and role != Role.OWNER
@@ -141,21 +272,140 @@ def membership_role_change(*, membership: Membership, role: str) -> Membership:
         raise ValidationError(
             "The last owner cannot be demoted. Make someone else an owner first."
         )
+    previous = membership.role
+    if previous == role:
+        return membership
     membership.role = role
     membership.save(update_fields=["role"])
+    audit_record(
+        organization_id=membership.organization_id,
+        actor=actor,
+        action=Action.MEMBER_ROLE_CHANGED,
+        target_type="user",
+        target_id=membership.user_id,
+        target_label=membership.user.email,
+        details={"from": previous, "to": role},
+    )
     return membership
 
 
-@transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
+# What the apps above hold for a person in an organisation (tasks_app: their
+# direct task grants) is theirs to drop: orgs cannot import them. Each app
+# registers a hook in its AppConfig.ready(); membership_remove and
+# membership_leave call every hook inside their transaction as
+# `hook(membership=...)`, and each returns counts of what it dropped, for the
+# audit event.
+MembershipEndHook = Callable[..., Mapping[str, int]]
+_membership_end_hooks: list[MembershipEndHook] = []
+
+
+def on_membership_end(hook: MembershipEndHook) -> None:
+    if hook not in _membership_end_hooks:
+        _membership_end_hooks.append(hook)
+
+
+def _revoke_api_keys_of(membership: Membership, actor: User | None) -> int:
+    """Revoke (keep, for the record) the person's keys to the organisation's
+    projects, each with its own audit event."""
+    keys = list(
+        ApiKey.objects.select_for_update()
+        .filter(
+            user_id=membership.user_id,
+            project__organization_id=membership.organization_id,
+            revoked_at__isnull=True,
+        )
+        .order_by("created", "id")
+    )
+    now = timezone.now()
+    ApiKey.objects.filter(pk__in=[key.pk for key in keys]).update(revoked_at=now)
+    for key in keys:
+        audit_record(
+            organization_id=membership.organization_id,
+            actor=actor,
+            action=Action.API_KEY_REVOKED,
+            target_type="api_key",
+            target_id=key.pk,
+            target_label=f"{key.name} ({key.prefix}…)",
+            details={
+                "reason": "membership_ended",
+                "owner": membership.user.email,
+                "project_id": str(key.project_id),
+            },
+        )
+    return len(keys)
+
+
+def _revoke_oauth_tokens_of(membership: Membership) -> int:
+    """End the OAuth access that acts as the person in the organisation: tokens
+    and codes they consented to, and client-credentials tokens of `user`
+    clients they created. Rows are kept: access tokens and codes expire now,
+    refresh tokens are marked revoked (DOT refuses a revoked refresh token)."""
+    now = timezone.now()
+    in_org = Q(application__project__organization_id=membership.organization_id)
+    as_person = Q(user_id=membership.user_id) | Q(
+        user__isnull=True,
+        application__user_id=membership.user_id,
+        application__acts_as=OAuthClient.ActsAs.USER,
+    )
+    access = AccessToken.objects.filter(in_org, as_person, expires__gt=now).update(
+        expires=now
+    )
+    refresh = RefreshToken.objects.filter(
+        in_org, user_id=membership.user_id, revoked__isnull=True
+    ).update(revoked=now)
+    get_grant_model().objects.filter(
+        in_org, user_id=membership.user_id, expires__gt=now
+    ).update(expires=now)
+    return access + refresh
+
+
+def _membership_end(*, membership: Membership, actor: User | None) -> None:
+    """Remove the membership and everything that let the person act in the
+    organisation, in one transaction (the caller's), audited."""
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .get(pk=membership.pk)
+    )
     if (
         membership.role == Role.OWNER
         and len(_lock_owners(membership.organization_id)) <= 1
     ):
         raise ValidationError(
-            "The last owner cannot be removed. Make someone else an owner first."
+            "The last owner cannot leave or be removed. Make someone else an "
+            "owner first."
         )
+    details: dict[str, Any] = {
+        "role": membership.role,
+        "api_keys_revoked": _revoke_api_keys_of(membership, actor),
+        "oauth_tokens_revoked": _revoke_oauth_tokens_of(membership),
+    }
+    for hook in _membership_end_hooks:
+        details.update(hook(membership=membership))
+    leaving = actor is not None and actor.pk == membership.user_id
+    audit_record(
+        organization_id=membership.organization_id,
+        actor=actor,
+        action=Action.MEMBER_LEFT if leaving else Action.MEMBER_REMOVED,
+        target_type="user",
+        target_id=membership.user_id,
+        target_label=membership.user.email,
+        details=details,
+    )
     membership.delete()
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
+    """Take someone out of the organisation: their API keys and OAuth tokens
+    for it are revoked and their direct task grants in it dropped."""
+    _membership_end(membership=membership, actor=actor)
+
+
+@transaction.atomic
+def membership_leave(*, membership: Membership) -> None:
+    """The person leaves the organisation; as membership_remove, by themselves."""
+    _membership_end(membership=membership, actor=membership.user)
 
 
 def invitation_create(
@@ -227,6 +477,21 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
         user=user,
         defaults={"role": invitation.role},
     )
+    if created:
+        audit_record(
+            organization_id=invitation.organization_id,
+            actor=user,
+            action=Action.MEMBER_ADDED,
+            target_type="user",
+            target_id=user.pk,
+            target_label=user.email,
+            details={
+                "role": membership.role,
+                "invited_by": invitation.invited_by.email
+                if invitation.invited_by
+                else None,
+            },
+        )
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
@@ -255,20 +520,44 @@ def api_key_create(*, project: Project, user: User, name: str) -> tuple[ApiKey, 
     if _CONTROL_CHARACTERS.search(name):
         raise ValidationError({"name": "A key name cannot contain control characters."})
     secret = new_token(API_KEY_PREFIX)
-    key = ApiKey.objects.create(
-        project=project,
-        user=user,
-        name=name,
-        prefix=secret[:8],
-        key_hash=hash_token(secret),
-    )
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            project=project,
+            user=user,
+            name=name,
+            prefix=secret[:8],
+            key_hash=hash_token(secret),
+        )
+        _audit_api_key(key, project, actor=user, action=Action.API_KEY_CREATED)
     return key, secret
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+def _audit_api_key(
+    key: ApiKey, project: Project, *, actor: User | None, action: str
+) -> None:
+    audit_record(
+        organization_id=project.organization_id,
+        actor=actor,
+        action=action,
+        target_type="api_key",
+        target_id=key.pk,
+        target_label=f"{key.name} ({key.prefix}…)",
+        details={"project_id": str(project.pk), "project": project.name},
+    )
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: User | None = None) -> ApiKey:
+    """Revoke the key (kept, for the record); revoking twice changes nothing."""
+    now = timezone.now()
+    # Conditional, so two revokes at once record one event.
+    if ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=now
+    ):
+        api_key.revoked_at = now
+        _audit_api_key(
+            api_key, api_key.project, actor=actor, action=Action.API_KEY_REVOKED
+        )
     return api_key
 
 
@@ -278,8 +567,8 @@ def api_key_replace(*, project: Project, user: User, name: str) -> tuple[ApiKey,
     new one: for keys a script re-creates on every run (the demo key)."""
     for api_key in ApiKey.objects.filter(
         project=project, user=user, name=name, revoked_at__isnull=True
-    ):
-        api_key_revoke(api_key=api_key)
+    ).select_related("project"):
+        api_key_revoke(api_key=api_key, actor=user)
     return api_key_create(project=project, user=user, name=name)
 
 
@@ -433,8 +722,28 @@ def oauth_client_create(
     # DOT hashes the secret when the row is saved.
     client.client_secret = secret or ""
     client.hash_client_secret = not public_client
-    client.save()
+    with transaction.atomic():
+        client.save()
+        _audit_oauth_client(
+            client, actor=created_by, action=Action.OAUTH_CLIENT_CREATED
+        )
     return client, secret
+
+
+def _audit_oauth_client(client: OAuthClient, *, actor: User | None, action: str):
+    audit_record(
+        organization_id=client.project.organization_id,
+        actor=actor,
+        action=action,
+        target_type="oauth_client",
+        target_id=client.pk,
+        target_label=client.name or client.client_id,
+        details={
+            "client_id": client.client_id,
+            "client_type": client.acts_as,
+            "project_id": str(client.project_id),
+        },
+    )
 
 
 def oauth_client_update(
@@ -481,7 +790,10 @@ def oauth_client_update(
     return client
 
 
-def oauth_client_regenerate_secret(*, client: OAuthClient) -> str:
+@transaction.atomic
+def oauth_client_regenerate_secret(
+    *, client: OAuthClient, actor: User | None = None
+) -> str:
     """A new secret, returned once; the old one stops working at once."""
     if client.public_client:
         raise Invalid(
@@ -491,10 +803,15 @@ def oauth_client_regenerate_secret(*, client: OAuthClient) -> str:
     client.client_secret = secret
     client.hash_client_secret = True
     client.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+    _audit_oauth_client(
+        client, actor=actor, action=Action.OAUTH_CLIENT_SECRET_REGENERATED
+    )
     return secret
 
 
-def oauth_client_delete(*, client: OAuthClient) -> None:
+@transaction.atomic
+def oauth_client_delete(*, client: OAuthClient, actor: User | None = None) -> None:
     """Delete the client; its access and refresh tokens and pending authorization
     codes go with it (the token tables cascade), so they stop working at once."""
+    _audit_oauth_client(client, actor=actor, action=Action.OAUTH_CLIENT_DELETED)
     client.delete()

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.core.cache import cache
+from django.core.management import call_command
 from django.utils import timezone
+
+from rightbrain.orgs import oauth_codes
 
 HEARTBEAT_CACHE_KEY = "rightbrain:heartbeat"
 
@@ -18,3 +21,12 @@ def heartbeat(token: str = "beat") -> str:
     cache.set(HEARTBEAT_CACHE_KEY, stamp, timeout=None)
     cache.set(f"{HEARTBEAT_CACHE_KEY}:{token}", stamp, timeout=3600)
     return stamp
+
+
+@shared_task(name="rightbrain.oauth_tokens_clear")
+def oauth_tokens_clear() -> int:
+    """Delete expired OAuth tokens and codes (django-oauth-toolkit's
+    `cleartokens`), then forget the used codes with no token left to revoke.
+    Returns how many were forgotten. celery beat sends it hourly."""
+    call_command("cleartokens")
+    return oauth_codes.code_redemptions_forget()

@@ -11,7 +11,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("orgs/new", views.organization_create, name="organization_create"),
     path("settings/", views.account_settings, name="account_settings"),
+    path(
+        "orgs/<uuid:org_id>/leave", views.organization_leave, name="organization_leave"
+    ),
     path("orgs/<uuid:org_id>/members", views.console_members, name="console_members"),
+    path("orgs/<uuid:org_id>/audit", views.console_audit, name="console_audit"),
     path(
         "orgs/<uuid:org_id>/members/invite", views.console_invite, name="console_invite"
     ),
@@ -49,6 +53,11 @@ urlpatterns = [
         name="console_project_archive",
     ),
     path(
+        "orgs/<uuid:org_id>/projects/<uuid:project_id>/limits",
+        views.console_project_limits,
+        name="console_project_limits",
+    ),
+    path(
         "orgs/<uuid:org_id>/projects/<uuid:project_id>/restore",
         views.console_project_restore,
         name="console_project_restore",
@@ -66,6 +75,11 @@ urlpatterns = [
         API_CLIENTS + "/keys/<uuid:key_id>/revoke",
         credentials_views.api_key_revoke,
         name="api_key_revoke",
+    ),
+    path(
+        API_CLIENTS + "/keys/<uuid:key_id>/limits",
+        credentials_views.api_key_limits,
+        name="api_key_limits",
     ),
     path(
         API_CLIENTS + "/oauth/new",

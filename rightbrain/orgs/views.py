@@ -15,11 +15,19 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from rightbrain.errors import BadRequest, Invalid
 from rightbrain.http import AuthedRequest
 from rightbrain.orgs import selectors, services
 from rightbrain.orgs.access import CURRENT_PROJECT_SESSION_KEY, organization_for_user
-from rightbrain.orgs.forms import InvitationForm, NameForm, ProfileForm, RoleForm
-from rightbrain.orgs.models import Invitation, Membership, Project
+from rightbrain.orgs.forms import (
+    AuditFilterForm,
+    InvitationForm,
+    LimitsForm,
+    NameForm,
+    ProfileForm,
+    RoleForm,
+)
+from rightbrain.orgs.models import AuditEvent, Invitation, Membership, Project
 from rightbrain.orgs.permissions import (
     Perm,
     assignable_roles,
@@ -95,6 +103,20 @@ def account_settings(request: AuthedRequest) -> HttpResponse:
     return render(
         request, "orgs/settings_account.html", {"form": form, "nav": "settings"}
     )
+
+
+@require_POST
+@login_required
+def organization_leave(request: AuthedRequest, org_id: UUID) -> HttpResponse:
+    """Leave an organisation: any member may, except its last owner."""
+    membership = organization_for_user(request, org_id)
+    try:
+        services.membership_leave(membership=membership)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("account_settings")
+    messages.success(request, f"You left {membership.organization.name}.")
+    return redirect("home")
 
 
 # The admin console ------------------------------------------------------------
@@ -195,7 +217,7 @@ def console_member_role(
         return _after_member_change(request, actor, org_id)
     try:
         services.membership_role_change(
-            membership=target, role=form.cleaned_data["role"]
+            membership=target, role=form.cleaned_data["role"], actor=request.user
         )
     except ValidationError as error:
         messages.error(request, _error_text(error))
@@ -219,7 +241,7 @@ def console_member_remove(
 ) -> HttpResponse:
     actor, target = _managed_membership(request, org_id, membership_id)
     try:
-        services.membership_remove(membership=target)
+        services.membership_remove(membership=target, actor=request.user)
     except ValidationError as error:
         messages.error(request, _error_text(error))
         return _after_member_change(request, actor, org_id)
@@ -247,15 +269,32 @@ def _render_projects(request: AuthedRequest, membership: Membership, **extra):
     template = "orgs/console_projects.html"
     if request.htmx:
         template += "#projects_panel"
+    # A refused limits form is shown again, open, with its errors.
+    refused = extra.pop("refused_limits", None)
+    projects = list(selectors.projects_of(organization=membership.organization))
+    for project in projects:
+        project.limits_form = (  # type: ignore[attr-defined]
+            refused
+            if refused is not None and refused.owner_pk == project.pk
+            else _project_limits_form(project)
+        )
     context = {
         "nav": "settings",
         "organization": membership.organization,
         "membership": membership,
-        "projects": selectors.projects_of(organization=membership.organization),
+        "projects": projects,
         "create_form": extra.pop("create_form", None) or NameForm(),
         **extra,
     }
     return render(request, template, context)
+
+
+def _project_limits_form(project: Project, data=None) -> LimitsForm:
+    defaults = (
+        settings.RB_PROJECT_REQUESTS_PER_MINUTE,
+        settings.RB_PROJECT_RUNS_PER_MINUTE,
+    )
+    return LimitsForm(data, owner=project, defaults=defaults)
 
 
 def _after_project_change(request: AuthedRequest, membership: Membership):
@@ -318,6 +357,25 @@ def console_project_rename(
 
 @require_POST
 @login_required
+def console_project_limits(
+    request: AuthedRequest, org_id: UUID, project_id: UUID
+) -> HttpResponse:
+    """Set the project's rate limits and monthly budget (owners and admins)."""
+    membership, project = _managed_project(request, org_id, project_id)
+    form = _project_limits_form(project, request.POST)
+    if form.is_valid():
+        try:
+            services.project_limits_set(project=project, limits=form.limits())
+        except Invalid as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Saved the limits and budget of {project.name}.")
+            return _after_project_change(request, membership)
+    return _render_projects(request, membership, refused_limits=form)
+
+
+@require_POST
+@login_required
 def console_project_archive(
     request: AuthedRequest, org_id: UUID, project_id: UUID
 ) -> HttpResponse:
@@ -344,6 +402,60 @@ def console_project_restore(
     else:
         messages.success(request, f"Restored {project.name}.")
     return _after_project_change(request, membership)
+
+
+AUDIT_EVENTS_PER_PAGE = 50
+
+
+def _detail_text(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {item}" for key, item in value.items()) or "—"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "—"
+    return "—" if value is None else str(value)
+
+
+def _detail_rows(event: AuditEvent) -> list[tuple[str, str]]:
+    return [
+        (key.replace("_", " "), _detail_text(value))
+        for key, value in event.details.items()
+    ]
+
+
+@require_GET
+@login_required
+def console_audit(request: AuthedRequest, org_id: UUID) -> HttpResponse:
+    """Who changed what in the organisation, newest first (owners and admins)."""
+    membership = organization_for_user(request, org_id, Perm.ORG_VIEW_AUDIT_LOG)
+    filters = AuditFilterForm(request.GET)
+    filters.is_valid()
+    query = filters.cleaned_data
+    action = query.get("action") or None
+    events = selectors.audit_events_of(organization_id=org_id, action=action)
+    try:
+        page, has_next = selectors.page_after(
+            events, cursor=query.get("after"), limit=AUDIT_EVENTS_PER_PAGE
+        )
+    except BadRequest:
+        # A cursor from another organisation or filter: start from the newest.
+        url = reverse("console_audit", args=[org_id])
+        return redirect(f"{url}?action={action}" if action else url)
+    for event in page:
+        event.detail_rows = _detail_rows(event)  # type: ignore[attr-defined]
+    context = {
+        "nav": "settings",
+        "organization": membership.organization,
+        "membership": membership,
+        "filters": filters,
+        "events": page,
+        "filtered": action is not None,
+        "paged": query.get("after") is not None,
+        "next_cursor": page[-1].pk if has_next else None,
+    }
+    template = "orgs/console_audit.html"
+    if request.htmx and request.htmx.target == "audit-results":
+        template += "#results"
+    return render(request, template, context)
 
 
 # Invitations -------------------------------------------------------------------

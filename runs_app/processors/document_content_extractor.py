@@ -1,8 +1,8 @@
 """document_content_extractor: the text of an uploaded file the variable names.
 
 The variable holds a filename sent in `task_files`; its PDF, DOCX, PPTX, XLSX,
-CSV or TXT content replaces it. The kind comes from the extension, or from the
-bytes when the name has none we know. Text stops at RB_DOCUMENT_MAX_CHARS (and at
+CSV or TXT content replaces it. The kind is the one the file was accepted as,
+read from its bytes when it was sent. Text stops at RB_DOCUMENT_MAX_CHARS (and at
 the revision's `max_length`), and Office files that would unpack to more than
 RB_DOCUMENT_MAX_UNPACKED_BYTES are refused before they are opened.
 """
@@ -19,30 +19,14 @@ from typing import Any
 
 from django.conf import settings
 
+from runs_app import file_types
 from runs_app.files import Upload
 from runs_app.processors.common import ProcessorFailed, clipped, text_of
 
 logger = logging.getLogger(__name__)
 
 SUPPORTED = "PDF, DOCX, PPTX, XLSX, CSV or TXT"
-_BY_EXTENSION = {
-    ".pdf": "PDF",
-    ".docx": "DOCX",
-    ".pptx": "PPTX",
-    ".xlsx": "XLSX",
-    ".xlsm": "XLSX",
-    ".csv": "CSV",
-    ".txt": "TXT",
-    ".md": "TXT",
-}
-# The binary formats these replaced: the libraries read only the XML ones.
-_LEGACY = {".doc": "DOCX", ".ppt": "PPTX", ".xls": "XLSX"}
-# The part that tells the Office formats apart inside their zip.
-_OFFICE_PARTS = {
-    "word/document.xml": "DOCX",
-    "ppt/presentation.xml": "PPTX",
-    "xl/workbook.xml": "XLSX",
-}
+_BY_CONTENT_TYPE = {kind.content_type: kind.label for kind in file_types.DOCUMENTS}
 
 
 def processed(
@@ -91,31 +75,19 @@ def document_text(upload: Upload, *, limit: int) -> str:
 
 
 def _kind_of(upload: Upload) -> str:
-    extension = PurePath(upload.filename).suffix.lower()
-    if extension in _LEGACY:
-        raise ProcessorFailed(
-            f"{upload.filename} is in an old binary format; save it as "
-            f"{_LEGACY[extension]} and send it again."
-        )
-    if extension in _BY_EXTENSION:
-        return _BY_EXTENSION[extension]
-    if upload.data.startswith(b"%PDF-"):
-        return "PDF"
-    if zipfile.is_zipfile(io.BytesIO(upload.data)):
-        try:
-            with zipfile.ZipFile(io.BytesIO(upload.data)) as archive:
-                names = set(archive.namelist())
-        except zipfile.BadZipFile:
-            names = set()
-        for part, kind in _OFFICE_PARTS.items():
-            if part in names:
-                return kind
+    """The document type the upload was accepted as (read from its bytes when
+    it was sent, runs_app/file_types.py), never what its name claims."""
     if upload.is_image:
         raise ProcessorFailed(
             f"{upload.filename} is an image; images go to the model as they are, "
             f"documents must be {SUPPORTED}."
         )
-    return "TXT"
+    kind = _BY_CONTENT_TYPE.get(upload.content_type)
+    if kind is None:
+        raise ProcessorFailed(
+            f"{upload.filename} is not a document; documents must be {SUPPORTED}."
+        )
+    return kind
 
 
 def _decoded(upload: Upload) -> str:

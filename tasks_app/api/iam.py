@@ -16,7 +16,12 @@ from django.http import Http404, HttpRequest, JsonResponse
 from ninja import Router, Schema
 from pydantic import ConfigDict
 
-from rightbrain.api_common import PROJECT, PaginationDetails, page_limit_of
+from rightbrain.api_common import (
+    PROJECT,
+    ErrorResponse,
+    PaginationDetails,
+    page_limit_of,
+)
 from rightbrain.orgs.models import Membership, Organization, Project, User
 from rightbrain.orgs.permissions import (
     TASK_MATRIX,
@@ -65,6 +70,7 @@ IAM_ERRORS: dict[int, Any] = {
     403: IAMError,
     404: IAMError,
     422: HTTPValidationError,
+    429: ErrorResponse,  # rate limits (rightbrain/orgs/limits.py)
 }
 
 
@@ -414,6 +420,7 @@ def iam_member_update(
         subject_type=subject.type,
         subject_id=subject.id,
         role=roles[0] if roles else None,
+        actor=principal_of(request).user,
     )
     return _member_out(subject, roles)
 
@@ -433,9 +440,11 @@ def _effective_role_of(task: Task, subject: Subject) -> str | None:
         .values_list("role", flat=True)
         .first()
     )
-    keys = [(TaskMember.SubjectType.USER, str(subject.id))]
+    # As for callers (permissions.subject_keys): grants count only for members.
+    keys: list[tuple[str, str]] = []
     if org_role:
         keys += [
+            (TaskMember.SubjectType.USER, str(subject.id)),
             (TaskMember.SubjectType.ORGANIZATION, str(task.project.organization_id)),
             (TaskMember.SubjectType.PROJECT, str(task.project_id)),
         ]

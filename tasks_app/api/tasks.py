@@ -398,7 +398,7 @@ def task_delete(request: HttpRequest, org_id: UUID, project_id: UUID, task_id: s
     task, _role, _ = task_for_caller(
         request, org_id, project_id, parsed, Perm.TASK_EDIT
     )
-    services.task_delete(task=task)
+    services.task_delete(task=task, actor=principal_of(request).user)
     return json_null()
 
 

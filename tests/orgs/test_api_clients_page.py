@@ -332,6 +332,7 @@ def _views(personas, client_pk, key_pk) -> list[tuple[str, str, dict]]:
         ("get", _url("api_clients", personas), {}),
         ("post", _url("api_key_create", personas), {"name": "X"}),
         ("post", _url("api_key_revoke", personas, key_pk), {}),
+        ("post", _url("api_key_limits", personas, key_pk), {"runs_per_minute": 1}),
         ("post", _url("oauth_client_create", personas), NEW_CLIENT),
         ("get", _url("oauth_client_edit", personas, client_pk), {}),
         ("post", _url("oauth_client_edit", personas, client_pk), {"name": "Y"}),

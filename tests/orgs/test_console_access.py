@@ -26,6 +26,7 @@ def _console_requests(personas):
     return [
         ("get", reverse("console_members", args=[org]), None),
         ("get", reverse("console_projects", args=[org]), None),
+        ("get", reverse("console_audit", args=[org]), None),
         (
             "post",
             reverse("console_invite", args=[org]),

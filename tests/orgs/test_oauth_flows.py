@@ -3,12 +3,13 @@ through /oauth2/token and the real /oauth2/auth sign-in and consent pages."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, Grant, RefreshToken
+from oauth2_provider.models import AccessToken, RefreshToken, get_grant_model
 
 from rightbrain.orgs.models import Membership, OAuthClient
 from rightbrain.orgs.permissions import Role
@@ -28,6 +29,8 @@ from tests.orgs.oauth_helpers import (
     sign_in,
     token_request,
 )
+
+Grant = get_grant_model()
 
 TASK = {
     "name": "Made by a token",
@@ -315,6 +318,86 @@ def test_reusing_an_authorization_code_is_invalid_grant(personas):
 
     assert again.status_code == 400
     assert again.json()["error"] == "invalid_grant"
+
+
+def test_reusing_a_code_revokes_the_access_token_it_bought(
+    personas, project_base, caplog
+):
+    client, secret = code_client(personas.project, personas.editor)
+    code = redirect_params(consent(client, personas.editor.email))["code"]
+    bought = exchange_code(client, secret, code).json()["access_token"]
+    api = ApiClient(bought, project_base)
+    assert api.get("/task").status_code == 200
+
+    again = exchange_code(client, secret, code)
+
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+    assert api.get("/task").status_code == 401
+    assert f"authorization code of OAuth client {client.pk} was presented again" in (
+        caplog.text
+    )
+
+
+def test_reusing_a_code_revokes_its_refresh_token_and_every_token_refreshed_from_it(
+    personas, project_base
+):
+    client, secret = code_client(personas.project, personas.editor)
+    other_code = redirect_params(
+        consent(client, personas.editor.email, scope="offline_access")
+    )["code"]
+    unrelated = exchange_code(client, secret, other_code).json()
+    code = redirect_params(
+        consent(client, personas.editor.email, scope="offline_access")
+    )["code"]
+    first = exchange_code(client, secret, code).json()
+    refreshed = token_request(
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        basic=(client.client_id, secret),
+    ).json()
+    assert ApiClient(refreshed["access_token"], project_base).get(
+        "/task"
+    ).status_code == (200)
+
+    assert exchange_code(client, secret, code).json()["error"] == "invalid_grant"
+
+    assert ApiClient(refreshed["access_token"], project_base).get(
+        "/task"
+    ).status_code == (401)
+    refresh_again = token_request(
+        {"grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]},
+        basic=(client.client_id, secret),
+    )
+    assert refresh_again.status_code == 400
+    assert refresh_again.json()["error"] == "invalid_grant"
+    # Tokens bought with another code are untouched.
+    assert ApiClient(unrelated["access_token"], project_base).get(
+        "/task"
+    ).status_code == (200)
+
+
+def test_a_code_that_was_never_issued_revokes_nothing(personas, project_base):
+    client, secret = code_client(personas.project, personas.editor)
+    code = redirect_params(consent(client, personas.editor.email))["code"]
+    bought = exchange_code(client, secret, code).json()["access_token"]
+
+    response = exchange_code(client, secret, "x" * len(code))
+
+    assert response.json()["error"] == "invalid_grant"
+    assert ApiClient(bought, project_base).get("/task").status_code == 200
+
+
+def test_authorization_codes_are_stored_as_digests_only(personas):
+    client, secret = code_client(personas.project, personas.editor)
+    code = redirect_params(consent(client, personas.editor.email))["code"]
+
+    grant = Grant.objects.get(application=client)
+    assert grant.code != code
+    assert grant.code == hashlib.sha256(code.encode()).hexdigest()
+    # Whoever reads the digest (a leaked backup) holds no code: it is hashed too.
+    assert not Grant.objects.filter(code=str(grant.code)).exists()
+    assert exchange_code(client, secret, grant.code).json()["error"] == "invalid_grant"
+    assert exchange_code(client, secret, code).status_code == 200
 
 
 def test_an_expired_authorization_code_is_invalid_grant(personas):

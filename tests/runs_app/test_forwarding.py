@@ -257,7 +257,32 @@ def test_a_destination_that_became_private_is_refused_at_delivery(
     assert receiver.received == []
     deliveries = list(ForwarderDelivery.objects.all())
     assert len(deliveries) == 4
-    assert all("private or loopback" in d.error for d in deliveries)
+    assert all("is not allowed" in d.error for d in deliveries)
+
+
+def test_a_destination_that_rebinds_to_loopback_receives_nothing(
+    forwarded_task, run, fake_llm, receiver, settings, fake_dns
+):
+    """DNS rebinding: the destination's name answers a public address first
+    and loopback afterwards; no delivery reaches loopback."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    client, task, _forwarder = forwarded_task(
+        url=f"http://rebind.test:{port}/hooks/runs"
+    )
+    settings.RB_ALLOW_PRIVATE_URLS = False
+    settings.RB_FORWARDER_TIMEOUT = 2
+    fake_dns.answer("rebind.test", ["93.184.216.34"], ["127.0.0.1"])
+    fake_llm.answer(GOOD)
+    assert run(client, task).status_code == 200
+    assert receiver.received == []
+    deliveries = list(ForwarderDelivery.objects.order_by("attempt"))
+    assert len(deliveries) == 4
+    assert all(d.delivered_at is None for d in deliveries)
+    # Later attempts resolve the name again, see loopback and say only that.
+    assert "The address of rebind.test is not allowed" in deliveries[-1].error
+    assert not any("127.0.0.1" in d.error for d in deliveries)
+    # The first attempt went to the public address it vetted, and no further.
+    assert fake_dns.connects == ["93.184.216.34"]
 
 
 def test_a_key_that_can_no_longer_be_decrypted_stops_the_delivery(

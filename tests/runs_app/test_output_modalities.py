@@ -303,3 +303,22 @@ def test_generated_files_go_with_their_task(
         client.delete(f"/task/{task['id']}")
 
     assert not default_storage.exists(key)
+
+
+def test_speech_that_is_no_audio_format_is_retried_and_never_stored(
+    run_task, speaker, fake_llm, settings
+):
+    """A provider's "audio" that is a page (or raw PCM, which has no format a
+    browser or player can tell) is an unusable answer, like invalid JSON."""
+    settings.RB_LLM_ATTEMPTS = 2
+    client, task = run_task(output_modality="audio", llm_model_id=str(speaker.pk))
+    fake_llm.speech(b"<html><script>alert(1)</script></html>")
+    fake_llm.speech(b"\x00\x01" * 400)
+
+    response = _run(client, task)
+
+    assert response.status_code == 500
+    assert "not a file type a run may produce" in response.json()["detail"]
+    assert len(fake_llm.requests) == 2
+    assert TaskRun.objects.get().is_error
+    assert not RunFile.objects.exists()

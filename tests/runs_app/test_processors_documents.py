@@ -220,10 +220,6 @@ def test_an_unreferenced_filename_is_a_422_naming_the_variable(run_task, fake_ll
     ("filename", "data", "message"),
     [
         ("broken.pdf", b"%PDF-1.4 this is not a PDF", "could not be read as PDF"),
-        ("broken.docx", b"PK\x03\x04 not a zip", "could not be read as DOCX"),
-        ("broken.xlsx", b"\x00\x01\x02", "could not be read as XLSX"),
-        ("slides.ppt", b"\xd0\xcf\x11\xe0 old", "old binary format"),
-        ("latin1.txt", "Café".encode("latin-1"), "not UTF-8 text"),
         ("empty.txt", b"   \n", "no text"),
     ],
 )
@@ -238,6 +234,30 @@ def test_an_unreadable_document_is_a_422_saying_why(
     assert detail["msg"].startswith("document_content_extractor (doc): ")
     assert message in detail["msg"]
     assert not TaskRun.objects.exists()
+    assert fake_llm.requests == []
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "message"),
+    [
+        ("broken.docx", b"PK\x03\x04 not a zip", "not a readable DOCX file"),
+        ("broken.xlsx", b"\x00\x01\x02", "not a readable XLSX file"),
+        ("slides.ppt", b"\xd0\xcf\x11\xe0 old", "old binary format"),
+        ("latin1.txt", "Café".encode("latin-1"), "not UTF-8 text"),
+    ],
+)
+def test_a_file_that_is_no_readable_document_is_refused_as_it_is_sent(
+    run_task, fake_llm, filename, data, message
+):
+    """What the bytes show is no document is a 415 before any processor runs."""
+    client, task = _task(run_task)
+    response = _run(client, task, filename, [(filename, data)])
+    assert response.status_code == 415
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "task_files"]
+    assert message in detail["msg"]
+    assert not TaskRun.objects.exists()
+    assert not RunFile.objects.exists()
     assert fake_llm.requests == []
 
 

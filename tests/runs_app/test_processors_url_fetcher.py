@@ -151,8 +151,28 @@ def test_private_addresses_are_refused_unless_allowed(
     assert response.status_code == 422
     detail = response.json()["detail"][0]
     assert detail["loc"] == ["body", "task_input", "page"]
-    assert "private or loopback" in detail["msg"]
+    assert "is not allowed" in detail["msg"]
     assert fake_web.requests == []
+    assert not TaskRun.objects.exists()
+
+
+def test_a_page_whose_name_rebinds_to_loopback_is_not_fetched(
+    run_task, fake_llm, fake_web, fake_dns, settings
+):
+    """DNS rebinding: the name looks public to whoever checks it and answers
+    127.0.0.1 afterwards. The fetch connects to the address it checked."""
+    client, task = _task(run_task, timeout=2)
+    fake_web.serve("/admin", "<h1>Internal admin</h1><p>Database passwords.</p>")
+    settings.RB_ALLOW_PRIVATE_URLS = False
+    fake_dns.answer("rebind.test", ["93.184.216.34"], ["93.184.216.34"], ["127.0.0.1"])
+    response = _run(client, task, f"http://rebind.test:{fake_web.port}/admin")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"].startswith(
+        "url_fetcher (page): could not fetch"
+    )
+    assert fake_web.requests == []
+    assert fake_dns.connects == ["93.184.216.34"]
+    assert fake_llm.requests == []
     assert not TaskRun.objects.exists()
 
 

@@ -429,20 +429,28 @@ def test_project_reports_have_one_row_per_visible_task(api, personas, llm, recen
 
 
 def test_project_reports_leave_out_tasks_the_caller_cannot_see(
-    personas, llm, project_base
+    personas, llm, project_base, settings
 ):
-    from rightbrain.orgs.services import api_key_create
-    from tasks_app.models import TaskMember
     from tests.helpers import ApiClient, make_user
-
-    shown = make_task(project=personas.project, user=personas.owner, model=llm.plain)
-    make_task(project=personas.project, user=personas.owner, model=llm.plain, name="X")
-    guest = make_user("guest@elsewhere.test")
-    TaskMember.objects.create(
-        task=shown, subject_type="user", subject_id=guest.pk, role="viewer"
+    from tests.orgs.oauth_helpers import (
+        code_client,
+        consent,
+        exchange_code,
+        redirect_params,
     )
-    _key, secret = api_key_create(project=personas.project, user=guest, name="g")
-    body = ApiClient(secret, project_base).get("/usage_report").json()
+
+    shown = make_task(
+        project=personas.project, user=personas.owner, model=llm.plain, public=True
+    )
+    make_task(project=personas.project, user=personas.owner, model=llm.plain, name="X")
+    # Someone outside the organisation who consented to one of its OAuth
+    # clients: they see its public tasks only.
+    settings.ACCOUNT_RATE_LIMITS = False
+    guest = make_user("guest@elsewhere.test")
+    client, secret = code_client(personas.project, personas.owner)
+    code = redirect_params(consent(client, guest.email))["code"]
+    token = exchange_code(client, secret, code).json()["access_token"]
+    body = ApiClient(token, project_base).get("/usage_report").json()
     assert [row["task_id"] for row in body["tasks"]] == [str(shown.pk)]
 
 

@@ -300,7 +300,8 @@ def test_runs_roll_up_by_hour_in_the_same_transaction(run_task, fake_llm):
 
 def test_a_run_costs_the_same_few_queries_every_time(run_task, fake_llm):
     """Three reads (credential, task, the caller's task grants) and the
-    writes: the run row and both rollups, in one statement on PostgreSQL."""
+    writes: the run row and the rollups (hour, day, and the API key's month),
+    in one statement on PostgreSQL."""
     client, task = run_task()
     for _ in range(2):  # the first run caches the active revisions
         fake_llm.answer(GOOD)
@@ -312,9 +313,10 @@ def test_a_run_costs_the_same_few_queries_every_time(run_task, fake_llm):
         statements = [query["sql"] for query in queries.captured_queries]
         data = [sql for sql in statements if "SAVEPOINT" not in sql]
         rollups = [sql for sql in data if "usage (" in sql]
-        assert len(rollups) == (1 if connection.vendor == "postgresql" else 2)
+        assert len(rollups) == (1 if connection.vendor == "postgresql" else 3)
         assert "runs_app_dailyusage" in " ".join(rollups)
         assert "runs_app_hourlyusage" in " ".join(rollups)
+        assert "runs_app_apikeymonthlyusage" in " ".join(rollups)
         assert len(data) == 4 + len(rollups), statements
 
 

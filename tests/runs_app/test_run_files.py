@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from runs_app.models import RunFile, TaskRun
+from tests.helpers import ApiClient
 
 GOOD = {"sentiment": "positive"}
 
@@ -131,11 +132,24 @@ def test_run_files_are_private_to_the_task_and_go_with_it(
     assert not default_storage.exists(key)
 
 
+def test_a_task_token_downloads_the_files_of_its_own_runs_only(
+    run_task, fake_llm, api, project_base
+):
+    owner, task = run_task(persona="owner", image_required=True)
+    token = ApiClient(task["access_token"], project_base)
+    fake_llm.answer(GOOD).answer(GOOD)
+    owners = _run(owner, task, _files(("o.png", _image()))).json()["files"][0]
+    tokens = _run(token, task, _files(("t.png", _image()))).json()["files"][0]
+    assert token.client.get(tokens["download_url"]).status_code == 200
+    assert token.client.get(owners["download_url"]).status_code == 404
+    assert owner.client.get(tokens["download_url"]).status_code == 200
+
+
 def test_a_file_over_the_limit_is_refused_with_its_size(run_task, fake_llm, settings):
     settings.RB_MAX_FILE_BYTES = 1_000
     client, task = run_task()
     response = _run(client, task, _files(("huge.png", _image(size=(400, 400)) * 3)))
-    assert response.status_code == 422
+    assert response.status_code == 413
     assert "at most" in response.json()["detail"][0]["msg"]
     assert not RunFile.objects.exists()
     assert fake_llm.requests == []

@@ -136,7 +136,7 @@ def test_a_missing_variable_in_the_task_input_part_is_a_422_naming_it(
     assert not TaskRun.objects.exists()
 
 
-def test_a_file_part_over_the_limit_is_a_422_and_nothing_is_stored(
+def test_a_file_part_over_the_limit_is_a_413_and_nothing_is_stored(
     run_task, fake_llm, settings
 ):
     settings.RB_MAX_FILE_BYTES = 1_000
@@ -149,7 +149,7 @@ def test_a_file_part_over_the_limit_is_a_422_and_nothing_is_stored(
             "task_files": SimpleUploadedFile("big.txt", b"x" * 5_000, "text/plain"),
         },
     )
-    assert response.status_code == 422
+    assert response.status_code == 413
     detail = response.json()["detail"][0]
     assert detail["loc"] == ["body", "task_files"]
     assert "at most" in detail["msg"]

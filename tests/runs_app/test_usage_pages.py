@@ -7,6 +7,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -290,3 +292,28 @@ def test_a_task_of_another_project_or_organisation_is_404(
         as_user("outsider").get(_task_url(personas, usage["reviews"])).status_code
         == 404
     )
+
+
+def test_a_projects_budget_and_this_months_spend_show_on_the_usage_page(
+    as_user, personas, usage
+):
+    client = as_user("viewer")
+    url = _project_url(personas)
+    client.get(url)  # remembers the project in the session
+    with CaptureQueriesContext(connection) as without_budget:
+        assert "budget-status" not in client.get(url).text  # no banner
+
+    personas.project.monthly_credit_budget = 10_000
+    personas.project.save()
+    page = client.get(url).text
+    assert re.search(r"has spent <strong>[\d.]+</strong> of its <strong>10000.00", page)
+    assert "It resets on" in page
+
+    personas.project.monthly_credit_budget = 0
+    personas.project.save()
+    with CaptureQueriesContext(connection) as with_budget:
+        page = client.get(url).text
+    # The same queries as without a budget, and one: the month's spend.
+    assert len(with_budget) == len(without_budget) + 1
+    assert "alert-danger" in page
+    assert "Runs are refused until" in page

@@ -264,3 +264,16 @@ def test_the_usage_panel_costs_the_same_with_more_data(
 
 def test_outsiders_see_no_usage(personas, as_user, task):
     assert _usage(as_user("outsider"), personas, task).status_code == 404
+
+
+def test_a_spent_project_budget_refuses_a_dashboard_run_with_its_reason(
+    personas, as_user, task, broker
+):
+    broker("memory://")
+    personas.project.monthly_credit_budget = 0
+    personas.project.save()
+    response = _run(as_user("editor"), personas, task)
+    assert "The project&#x27;s monthly budget of 0.00 credits is spent" in (
+        response.text
+    )
+    assert not TaskRun.objects.exists()

@@ -65,11 +65,11 @@ def test_a_fifty_megabyte_file_is_refused_before_anything_is_stored(
     response = client.post(
         _run_url("big1"), {"task_input": '{"review": "x"}', "task_files": huge}
     )
-    assert response.status_code == 422
+    assert response.status_code == 413
     assert "at most 20 MB" in response.json()["detail"][0]["msg"]
     huge.seek(0)
     page = client.post("/s/big1/run", {"input_review": "x", "task_files": huge})
-    assert page.status_code == 422
+    assert page.status_code == 413
     assert "at most 20 MB" in page.text
     _nothing_written(shared, share, runs_before=1)
     assert not RunFile.objects.exists()

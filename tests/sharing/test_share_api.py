@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -527,3 +528,22 @@ def test_an_editor_cannot_publish_a_run_they_may_not_read(
         .status_code
         == 200
     )
+
+
+def test_a_spent_project_budget_stops_share_runs_without_telling_its_size(
+    shared, client, fake_llm, personas
+):
+    share = shared.share(custom_short_id="bud1")
+    personas.project.monthly_credit_budget = Decimal(0)
+    personas.project.save()
+    calls_before = len(fake_llm.requests)  # the example run's
+    runs_before = TaskRun.objects.count()
+    response = client.post(_public("bud1") + "/run")
+    assert response.status_code == 402
+    detail = response.json()["detail"]
+    assert detail.startswith("This shared task has used its monthly allowance")
+    assert "credits" not in detail
+    assert len(fake_llm.requests) == calls_before
+    assert TaskRun.objects.count() == runs_before
+    share.refresh_from_db()
+    assert share.use_count == 0  # the use was given back

@@ -174,16 +174,26 @@ def test_a_project_editor_without_a_grant_edits_and_is_not_listed(api, task, per
 
 # 85
 def test_a_public_task_is_visible_to_any_signed_in_user_who_cannot_edit_it(
-    api, task, personas, project_base
+    api, task, personas, project_base, settings
 ):
-    from rightbrain.orgs.services import api_key_create
+    # A non-member's credential for the project: they signed in and consented
+    # to one of its OAuth clients (API keys are made by members only).
+    from tests.orgs.oauth_helpers import (
+        code_client,
+        consent,
+        exchange_code,
+        redirect_params,
+    )
 
+    settings.ACCOUNT_RATE_LIMITS = False
     stranger = make_user("stranger@example.test")
     Membership.objects.create(
         organization=personas.other_organization, user=stranger, role="owner"
     )
-    _key, secret = api_key_create(project=personas.project, user=stranger, name="x")
-    client = ApiClient(secret, project_base)
+    oauth_client, oauth_secret = code_client(personas.project, personas.editor)
+    code = redirect_params(consent(oauth_client, stranger.email))["code"]
+    token = exchange_code(oauth_client, oauth_secret, code).json()["access_token"]
+    client = ApiClient(token, project_base)
     assert client.get(f"/task/{task['id']}").status_code == 404
     api("owner").post(f"/task/{task['id']}", {"public": True})
     seen = client.get(f"/task/{task['id']}")
