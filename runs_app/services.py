@@ -482,10 +482,7 @@ def run_record(
     """Write the finished run, its files and its hourly usage in one
     transaction; `queued` is the row an asynchronous run was submitted as."""
     task = prepared.task
-    generated = [
-        (upload, *files.store(upload, task_id=task.pk))
-        for upload in outputs.uploads_of(outcome.reply)
-    ]
+    generated = files.store_all(outputs.uploads_of(outcome.reply), task_id=task.pk)
     run = queued or TaskRun(
         task=task,
         task_revision=prepared.revision,
@@ -522,14 +519,11 @@ def run_record(
         output_tokens=run.output_tokens,
     )
     # A queued run's input files were stored when it was submitted.
-    stored = (
-        []
-        if queued
-        else [
-            (upload, *files.store(upload, task_id=task.pk))
-            for upload in prepared.uploads
-        ]
-    )
+    try:
+        stored = [] if queued else files.store_all(prepared.uploads, task_id=task.pk)
+    except files.StoreUnavailable:
+        files.delete_stored([key for _upload, _name, key in generated])
+        raise
     try:
         with transaction.atomic():
             run.save(force_insert=queued is None)
@@ -642,7 +636,7 @@ def run_submit(
         access_token_hash=access_token_hash,
         created=timezone.now(),
     )
-    stored = [(upload, *files.store(upload, task_id=task.pk)) for upload in uploads]
+    stored = files.store_all(uploads, task_id=task.pk)
     try:
         with transaction.atomic():
             run.save(force_insert=True)
@@ -720,16 +714,16 @@ def run_complete_queued(*, run_id: UUID) -> TaskRun | None:
         "reporting_group",
         "api_key",
     ).get(pk=run_id)
-    uploads = [
-        files.Upload(
-            file.original_filename,
-            files.read_stored(file.storage_key),
-            file.content_type,
-            is_image=file.content_type in files.IMAGE_TYPES.values(),
-        )
-        for file in run.files.filter(direction=RunFile.Direction.INPUT)
-    ]
     try:
+        uploads = [
+            files.Upload(
+                file.original_filename,
+                files.read_stored(file.storage_key),
+                file.content_type,
+                is_image=file.content_type in files.IMAGE_TYPES.values(),
+            )
+            for file in run.files.filter(direction=RunFile.Direction.INPUT)
+        ]
         prepared = run_prepare(
             task=run.task,
             revision=run.task_revision,
@@ -744,15 +738,21 @@ def run_complete_queued(*, run_id: UUID) -> TaskRun | None:
         )
     except DomainError as error:
         # What the submit could not check (a page that would not load, an
-        # unreadable document) ends the run as failed, with the reason.
-        TaskRun.objects.filter(pk=run_id).update(
-            status=TaskRun.Status.FAILED,
-            is_error=True,
-            response={"error": error.message},
-        )
-        run.refresh_from_db()
-        return run
-    return run_record(prepared, call_model(prepared), queued=run)
+        # unreadable document, a file store that is down) ends the run as
+        # failed, with the reason.
+        return _queued_run_failed(run, error.message)
+    try:
+        return run_record(prepared, call_model(prepared), queued=run)
+    except files.StoreUnavailable as error:
+        return _queued_run_failed(run, error.message)
+
+
+def _queued_run_failed(run: TaskRun, reason: str) -> TaskRun:
+    TaskRun.objects.filter(pk=run.pk).update(
+        status=TaskRun.Status.FAILED, is_error=True, response={"error": reason}
+    )
+    run.refresh_from_db()
+    return run
 
 
 def _models_to_call(revision: TaskRevision, use_fallback: bool) -> list[LLMModel]:

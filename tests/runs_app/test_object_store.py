@@ -20,7 +20,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from runs_app.models import RunFile
+from rightbrain.settings import file_storage
+from runs_app.models import RunFile, TaskRun
 from runs_app.services import run_complete_queued
 from tasks_app.models import LLMModel
 
@@ -201,3 +202,86 @@ def test_deleting_a_task_removes_its_objects_from_the_bucket(
 
     [kept] = s3_bucket.keys()
     assert kept.startswith(f"rightbrain/runs/{other['id']}/")
+
+
+def _store_goes_down(settings, monkeypatch) -> None:
+    """From here on the app's bucket is behind a port nothing listens on."""
+    monkeypatch.setenv("RB_S3_ENDPOINT_URL", "http://127.0.0.1:1")
+    settings.STORAGES = {**settings.STORAGES, "default": file_storage()}
+
+
+def test_a_run_while_the_store_is_down_is_a_503_and_nothing_is_kept(
+    run_task, fake_llm, s3_bucket, settings, monkeypatch
+):
+    client, task = run_task()
+    _store_goes_down(settings, monkeypatch)
+    fake_llm.answer(GOOD)
+
+    response = _run_with_image(client, task, _png())
+
+    assert response.status_code == 503
+    assert response.json()["type"] == "server_error"
+    assert "File storage is not answering" in response.json()["detail"][0]["msg"]
+    assert not TaskRun.objects.exists()
+    assert not RunFile.objects.exists()
+
+
+def test_a_queued_run_whose_store_went_down_fails_with_the_reason(
+    run_task, fake_llm, s3_bucket, broker, settings, monkeypatch
+):
+    broker("memory://")
+    client, task = run_task()
+    run_id = _run_with_image(client, task, _png(), run_async=True).json()["id"]
+    _store_goes_down(settings, monkeypatch)
+
+    run_complete_queued(run_id=run_id)  # what the worker does
+
+    done = client.get(f"/task/{task['id']}/run/{run_id}").json()
+    assert done["status"] == "failed"
+    assert done["is_error"] is True
+    assert "File storage is not answering" in done["response"]["error"]
+    assert fake_llm.requests == []
+
+
+def test_a_file_gone_from_the_bucket_is_a_404_and_a_store_that_is_down_a_503(
+    run_task, fake_llm, s3_bucket, settings, monkeypatch
+):
+    client, task = run_task()
+    fake_llm.answer(GOOD).answer(GOOD)
+    gone = _run_with_image(client, task, _png()).json()["files"][0]
+    kept = _run_with_image(client, task, _png()).json()["files"][0]
+    stored = RunFile.objects.get(stored_filename=gone["stored_filename"])
+    s3_bucket.client.delete_object(
+        Bucket=s3_bucket.name, Key=s3_bucket.object_key(stored.storage_key)
+    )
+
+    missing = client.client.get(gone["download_url"])
+
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "This file no longer exists."
+
+    _store_goes_down(settings, monkeypatch)
+    down = client.client.get(kept["download_url"])
+
+    assert down.status_code == 503
+    assert "cannot be read right now" in down.json()["detail"]
+
+
+def test_the_files_origin_answers_a_store_that_is_down_with_a_safe_503(
+    run_task, fake_llm, s3_bucket, settings, monkeypatch
+):
+    settings.RB_FILES_ORIGIN = f"https://{FILES_HOST}"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, FILES_HOST]
+    client, task = run_task()
+    fake_llm.answer(GOOD)
+    link = urlsplit(
+        _run_with_image(client, task, _png()).json()["files"][0]["download_url"]
+    )
+    _store_goes_down(settings, monkeypatch)
+
+    served = client.client.get(link.path, HTTP_HOST=FILES_HOST, secure=True)
+
+    assert served.status_code == 503
+    assert served["Content-Type"].startswith("text/plain")
+    assert served["Content-Security-Policy"] == SANDBOX
+    assert served["Retry-After"] == "30"
