@@ -18,12 +18,15 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from PIL import Image
 
 from rightbrain.settings import file_storage
 from runs_app.models import RunFile, TaskRun
 from runs_app.services import run_complete_queued
+from tasks_app.catalogue import catalogue_sync
 from tasks_app.models import LLMModel
+from tasks_app.services import RevisionSpec, task_create
 
 GOOD = {"sentiment": "positive"}
 SANDBOX = "sandbox; default-src 'none'"
@@ -285,3 +288,44 @@ def test_the_files_origin_answers_a_store_that_is_down_with_a_safe_503(
     assert served["Content-Type"].startswith("text/plain")
     assert served["Content-Security-Policy"] == SANDBOX
     assert served["Retry-After"] == "30"
+
+
+def test_a_dashboard_run_with_an_image_is_carried_out_by_the_worker_from_the_bucket(
+    personas, as_user, s3_bucket, broker, tmp_path
+):
+    broker("memory://")
+    catalogue_sync()
+    demo = LLMModel.objects.get(name="rightbrain-demo")
+    task = task_create(
+        project=personas.project,
+        user=personas.owner,
+        name="Photo judge",
+        revision=RevisionSpec(
+            user_prompt="Judge {customer_review}",
+            llm_model_id=demo.pk,
+            output_format={"sentiment": "str"},
+        ),
+    )
+    url = reverse("task_run", args=[personas.project.pk, task.pk])
+    image = _png()
+    client = as_user("editor")
+
+    client.post(
+        url,
+        {
+            "input_customer_review": "See the photo",
+            "images": SimpleUploadedFile("photo.png", image),
+        },
+        headers={"HX-Request": "true", "HX-Target": "run-workspace"},
+    )
+
+    run = TaskRun.objects.get()
+    assert run.status == TaskRun.Status.QUEUED
+    [stored] = RunFile.objects.filter(task_run=run)
+    assert s3_bucket.read(s3_bucket.object_key(stored.storage_key)) == image
+    assert not any(tmp_path.iterdir())
+
+    run_complete_queued(run_id=run.pk)  # what the worker does
+
+    run.refresh_from_db()
+    assert run.status == TaskRun.Status.SUCCEEDED, run.response
