@@ -150,6 +150,7 @@ def test_without_a_broker_a_queued_run_with_an_upload_completes(
 def test_a_generated_file_is_stored_in_the_bucket_and_downloadable(
     run_task, s3_bucket, modality, content_type, magic, tmp_path
 ):
+    catalogue_sync()
     demo = LLMModel.objects.get(name="rightbrain-demo")
     client, task = run_task(output_modality=modality, llm_model_id=str(demo.pk))
 
