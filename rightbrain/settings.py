@@ -191,6 +191,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# After a failed cache call, how long each process leaves the cache alone (reads
+# miss, writes are skipped) before trying again; see rightbrain/cache_safe.py.
+RB_CACHE_RETRY_SECONDS = env_int("RB_CACHE_RETRY_SECONDS", 5)
 
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = [
