@@ -1,6 +1,8 @@
 """Cache calls that degrade: the cache is an optimisation, never a dependency.
 
-Every cache call of ours goes through here. When the cache cannot be reached
+Every cache call of ours goes through the functions here, and the Redis cache
+configured in settings (`DegradingRedisCache`) degrades the same way for the
+libraries that use the cache themselves. When the cache cannot be reached
 (Redis refuses, times out or is out of memory) a read is a miss, a write is
 skipped and a warning is logged — at most once a minute per process, so an
 outage does not flood the log. After a failure the cache is left alone for
@@ -26,10 +28,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from redis.exceptions import RedisError
@@ -46,6 +51,7 @@ class _Health:
     missed_write: bool = False
     warned_at: float = float("-inf")
     failures_since_warning: int = 0
+    failures: int = 0
 
 
 # Keyed by the configured location, so a process (or a test) that moves to
@@ -71,12 +77,13 @@ def _forget_health(*, setting: str, **kwargs: Any) -> None:
 def _failed(state: _Health, operation: str, error: Exception, *, write: bool) -> None:
     now = time.monotonic()
     state.skip_until = now + settings.RB_CACHE_RETRY_SECONDS
+    state.failures += 1
     state.missed_write = state.missed_write or write
     state.failures_since_warning += 1
     if now - state.warned_at >= WARNING_INTERVAL_SECONDS:
         logger.warning(
             "Going without the cache: the cache is unreachable (%s failed: %s). "
-            "%d cache call(s) failed since the last warning.",
+            "%d cache call(s) failed or skipped since the last warning.",
             operation,
             error,
             state.failures_since_warning,
@@ -92,15 +99,26 @@ def _attempt[T](operation: str, call: Callable[[], T], default: T, *, write: boo
         state.failures_since_warning += 1
         return default
     try:
-        if state.missed_write:
-            # Retire everything cached before the writes this process missed,
-            # before anything is read from or written to the cache again.
-            cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-            state.missed_write = False
+        _retire_missed_writes(state)
         return call()
     except (RedisError, OSError) as error:
         _failed(state, operation, error, write=write)
         return default
+
+
+def _retire_missed_writes(state: _Health) -> None:
+    """Move the generation if this process missed a write, before anything is
+    read from or written to the cache again: whatever that write should have
+    retired is then out of reach."""
+    if not state.missed_write:
+        return
+    # Cleared first: through DegradingRedisCache this set comes back here.
+    state.missed_write = False
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    except (RedisError, OSError):
+        state.missed_write = True
+        raise
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -121,9 +139,10 @@ def set_many(values: dict[str, Any], timeout: float | None) -> None:
 
 
 def add(key: str, value: Any, timeout: float | None) -> bool:
-    """True when `key` was missing and now holds `value`; False when it was
-    there already or the cache is unreachable."""
-    return _attempt("add", lambda: cache.add(key, value, timeout), False, write=True)
+    """False when `key` already holds a value; True when it now holds `value`,
+    or when the cache is unreachable: with nobody to contend with, a caller
+    that takes a lock with `add` goes ahead (as limits fail open)."""
+    return _attempt("add", lambda: cache.add(key, value, timeout), True, write=True)
 
 
 def delete_many(keys: Iterable[str]) -> None:
@@ -153,13 +172,63 @@ def reachable() -> bool:
     """Whether the cache answers now, asked even while calls are being skipped
     (health checks use it, and it ends the pause early when the cache is back)."""
     state = _state()
-    try:
-        if state.missed_write:
-            cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-            state.missed_write = False
-        cache.get(GENERATION_KEY)
-    except (RedisError, OSError) as error:
-        _failed(state, "health check", error, write=False)
-        return False
     state.skip_until = 0.0
-    return True
+    failures = state.failures
+    _attempt("health check", lambda: cache.get(GENERATION_KEY), None, write=False)
+    return state.failures == failures
+
+
+class DegradingRedisCache(RedisCache):
+    """Django's Redis cache, degrading like the functions above, for the
+    callers we do not own (allauth's rate limits): reads miss and writes are
+    skipped while Redis cannot be reached. `incr` and `decr` still raise, as a
+    counter has no honest stand-in value; ours count with `incremented`."""
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        call = partial(super().get, key, default, version)
+        return _attempt("get", call, default, write=False)
+
+    def get_many(self, keys: Any, version: Any = None) -> dict[Any, Any]:
+        return _attempt(
+            "get_many", partial(super().get_many, keys, version), {}, write=False
+        )
+
+    def has_key(self, key: Any, version: Any = None) -> bool:
+        return _attempt(
+            "has_key", partial(super().has_key, key, version), False, write=False
+        )
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        call = partial(super().set, key, value, timeout, version)
+        _attempt("set", call, None, write=True)
+
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        call = partial(super().add, key, value, timeout, version)
+        # True, as `add` above: allauth's rate limits lock with it.
+        return _attempt("add", call, True, write=True)
+
+    def touch(
+        self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        call = partial(super().touch, key, timeout, version)
+        return _attempt("touch", call, False, write=True)
+
+    def delete(self, key: Any, version: Any = None) -> bool:
+        return _attempt(
+            "delete", partial(super().delete, key, version), False, write=True
+        )
+
+    def set_many(
+        self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> list[Any]:
+        call = partial(super().set_many, data, timeout, version)
+        # Django's answer lists the keys that were not stored: all of them.
+        return _attempt("set_many", call, list(data), write=True)
+
+    def delete_many(self, keys: Any, version: Any = None) -> None:
+        call = partial(super().delete_many, keys, version)
+        _attempt("delete_many", call, None, write=True)

@@ -182,10 +182,11 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache that skips an unreachable Redis (reads miss,
+            # writes are dropped, rate limits fail open); the timeouts keep a
+            # hung Redis from holding a request for long.
+            "BACKEND": "rightbrain.cache_safe.DegradingRedisCache",
             "LOCATION": REDIS_URL,
-            # An unreachable cache is skipped (rate limits fail open); these
-            # keep a hung Redis from holding every request for long.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }

@@ -35,7 +35,7 @@ def test_healthz_reports_a_missing_cache_and_broker_but_stays_up(
 ):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "rightbrain.cache_safe.DegradingRedisCache",
             "LOCATION": NOTHING_LISTENS,
         }
     }

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from runs_app.models import TaskRun
-from tests.helpers import need_service
+from tests.helpers import PASSWORD, make_user, need_service
 from tests.redis_outage import RedisRelay
 
 GOOD = {"sentiment": "positive"}
@@ -23,7 +23,7 @@ UNREACHABLE = "the cache is unreachable"
 def _redis_cache(url: str) -> dict:
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "rightbrain.cache_safe.DegradingRedisCache",
             "LOCATION": url,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
@@ -119,6 +119,18 @@ def test_the_dashboard_run_page_works_with_the_cache_down(
     page = as_user("editor").get(url)
     assert page.status_code == 200
     assert "Sentiment" in page.text
+
+
+def test_people_sign_in_with_the_cache_down(db, cache_down, client):
+    # allauth counts failed sign-ins in the cache itself.
+    make_user("lin@example.test")
+    login = reverse("account_login")
+    wrong = client.post(login, {"login": "lin@example.test", "password": "nope"})
+    assert wrong.status_code == 200
+    assert "not correct" in wrong.text
+    right = client.post(login, {"login": "lin@example.test", "password": PASSWORD})
+    assert right.status_code == 302
+    assert _cache_warnings(cache_down)
 
 
 # Redis comes back ------------------------------------------------------------
