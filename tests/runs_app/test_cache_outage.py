@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -119,6 +121,42 @@ def test_the_dashboard_run_page_works_with_the_cache_down(
     page = as_user("editor").get(url)
     assert page.status_code == 200
     assert "Sentiment" in page.text
+
+
+def test_without_the_cache_the_task_list_costs_the_same_few_queries(
+    cache_down, run_task, django_assert_num_queries
+):
+    client, _task = run_task()
+    client.get("/task")  # stamps last_used on the key
+    # 1 key with user, project and role, 2 page of tasks with the total count,
+    # 3 caller's grants, then what the cache would have held: 4 tasks,
+    # 5 revisions + models, 6 revision tags, 7 model comments, 8 active
+    # revisions, 9 task tags.
+    with django_assert_num_queries(9):
+        client.get("/task")
+    for number in range(5):
+        run_task(name=f"Sentiment {number}")
+    with django_assert_num_queries(9):
+        assert len(client.get("/task").json()["results"]) == 6
+
+
+def test_a_redis_that_hangs_costs_one_timeout_not_one_per_call(
+    settings, run_task, caplog
+):
+    # A loopback listener that accepts connections and never answers.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    try:
+        settings.CACHES = _redis_cache(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        client, task = run_task()
+        started = time.monotonic()
+        assert client.get(f"/task/{task['id']}").status_code == 200
+        # A read of a task makes several cache calls (its rate limits, the
+        # versions, the snapshot), each of which would wait 0.5 s.
+        assert time.monotonic() - started < 0.5
+    finally:
+        silent.close()
 
 
 def test_people_sign_in_with_the_cache_down(db, cache_down, client):
