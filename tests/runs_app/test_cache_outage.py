@@ -114,13 +114,18 @@ def test_rate_limits_let_requests_through_with_the_cache_down(
 
 
 def test_the_dashboard_run_page_works_with_the_cache_down(
-    cache_down, run_task, personas, as_user
+    cache_down, run_task, personas, as_user, fake_llm
 ):
     _client, task = run_task()
     url = reverse("task_run", args=[personas.project.pk, task["id"]])
-    page = as_user("editor").get(url)
+    client = as_user("editor")
+    page = client.get(url)
     assert page.status_code == 200
     assert "Sentiment" in page.text
+    fake_llm.answer(GOOD)
+    ran = client.post(url, {"input_review": "Great"})
+    assert ran.status_code == 302
+    assert "positive" in client.get(ran["Location"]).text
 
 
 def test_without_the_cache_the_task_list_costs_the_same_few_queries(
