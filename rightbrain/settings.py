@@ -182,15 +182,19 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache that skips an unreachable Redis (reads miss,
+            # writes are dropped, rate limits fail open); the timeouts keep a
+            # hung Redis from holding a request for long.
+            "BACKEND": "rightbrain.cache_safe.DegradingRedisCache",
             "LOCATION": REDIS_URL,
-            # An unreachable cache is skipped (rate limits fail open); these
-            # keep a hung Redis from holding every request for long.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# After a failed cache call, how long each process leaves the cache alone (reads
+# miss, writes are skipped) before trying again; see rightbrain/cache_safe.py.
+RB_CACHE_RETRY_SECONDS = env_int("RB_CACHE_RETRY_SECONDS", 5)
 
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = [
