@@ -347,7 +347,17 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
+# A task's message is acknowledged only when the task has ended, so a worker that
+# dies mid-task does not lose it: a pool process killed under a running worker
+# hands the message back at once (reject on worker lost); a whole worker that
+# vanishes leaves it with Redis, which gives it to another worker after the
+# visibility timeout. That timeout must be longer than any run may take
+# (RB_STUCK_RUN_SECONDS), or a slow run still in progress would be delivered a
+# second time. Redelivery is safe: a queued run is taken once (queued → running),
+# so a second delivery does nothing, and the sweeper (runs-fail-stuck, in the
+# beat schedule) fails a run whose worker died while running it.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
@@ -363,6 +373,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "oauth-tokens-clear": {
         "task": "rightbrain.oauth_tokens_clear",
         "schedule": float(env_int("RB_OAUTH_CLEANUP_SECONDS", 3600)),
+    },
+    # Queued and running runs older than RB_STUCK_RUN_SECONDS end as failed.
+    "runs-fail-stuck": {
+        "task": "runs_app.fail_stuck_runs",
+        "schedule": float(env_int("RB_STUCK_RUN_SWEEP_SECONDS", 60)),
     },
 }
 
@@ -392,6 +407,19 @@ RB_ENCRYPTION_KEY = env("RB_ENCRYPTION_KEY")
 RB_LLM_ATTEMPTS = env_int("RB_LLM_ATTEMPTS", 4)
 RB_LLM_RETRY_BACKOFF = float(env("RB_LLM_RETRY_BACKOFF", "0.5"))
 RB_LLM_TIMEOUT = float(env("RB_LLM_TIMEOUT", "60"))
+# How long a queued or running run may last, counted from its submission, before
+# the sweeper fails it ("did not finish in time"). By default: every attempt on
+# the primary and the fallback model timing out, plus ten minutes for the queue
+# and the input processors.
+RB_STUCK_RUN_SECONDS = env_int(
+    "RB_STUCK_RUN_SECONDS", int(RB_LLM_TIMEOUT * RB_LLM_ATTEMPTS * 2) + 600
+)
+# Longer than any run may last (see CELERY_TASK_ACKS_LATE above).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int(
+        "RB_BROKER_VISIBILITY_SECONDS", max(3600, 2 * RB_STUCK_RUN_SECONDS)
+    )
+}
 RB_CIRCUIT_FAILURES = env_int("RB_CIRCUIT_FAILURES", 4)
 RB_FALLBACK_COOLDOWN_SECONDS = env_int("RB_FALLBACK_COOLDOWN_SECONDS", 300)
 RB_USD_PER_CREDIT = float(env("RB_USD_PER_CREDIT", "0.001"))

@@ -39,3 +39,12 @@ def execute_queued_run(task_run_id: str) -> None:
     from runs_app.services import run_complete_queued
 
     run_complete_queued(run_id=UUID(task_run_id))
+
+
+@shared_task(name="runs_app.fail_stuck_runs")
+def fail_stuck_runs() -> int:
+    """The sweeper (beat, every RB_STUCK_RUN_SWEEP_SECONDS): fail the runs whose
+    worker died or that the queue never reached."""
+    from runs_app.services import runs_fail_stuck
+
+    return runs_fail_stuck()
