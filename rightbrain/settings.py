@@ -414,12 +414,18 @@ RB_LLM_TIMEOUT = float(env("RB_LLM_TIMEOUT", "60"))
 RB_STUCK_RUN_SECONDS = env_int(
     "RB_STUCK_RUN_SECONDS", int(RB_LLM_TIMEOUT * RB_LLM_ATTEMPTS * 2) + 600
 )
-# Longer than any run may last (see CELERY_TASK_ACKS_LATE above).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int(
-        "RB_BROKER_VISIBILITY_SECONDS", max(3600, 2 * RB_STUCK_RUN_SECONDS)
+# Longer than any run may last (see CELERY_TASK_ACKS_LATE above), or Redis would
+# give a run still in progress to a second worker.
+RB_BROKER_VISIBILITY_SECONDS = env_int(
+    "RB_BROKER_VISIBILITY_SECONDS", max(3600, 2 * RB_STUCK_RUN_SECONDS)
+)
+if RB_BROKER_VISIBILITY_SECONDS <= RB_STUCK_RUN_SECONDS:
+    raise ImproperlyConfigured(
+        f"RB_BROKER_VISIBILITY_SECONDS ({RB_BROKER_VISIBILITY_SECONDS}) must be "
+        f"longer than RB_STUCK_RUN_SECONDS ({RB_STUCK_RUN_SECONDS}), the most a "
+        "run may last."
     )
-}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RB_BROKER_VISIBILITY_SECONDS}
 RB_CIRCUIT_FAILURES = env_int("RB_CIRCUIT_FAILURES", 4)
 RB_FALLBACK_COOLDOWN_SECONDS = env_int("RB_FALLBACK_COOLDOWN_SECONDS", 300)
 RB_USD_PER_CREDIT = float(env("RB_USD_PER_CREDIT", "0.001"))

@@ -131,7 +131,7 @@ def test_a_run_whose_worker_is_killed_mid_call_is_failed_not_left_running(
             **shared,
             RB_STUCK_RUN_SECONDS="3",
             RB_STUCK_RUN_SWEEP_SECONDS="1",
-            RB_BROKER_VISIBILITY_SECONDS="2",
+            RB_BROKER_VISIBILITY_SECONDS="4",
         )
         ended = _wait_for(lambda: _status(run_id) != "running", 30)
         assert ended, (tmp_path / "second.log").read_text()
