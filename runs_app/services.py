@@ -20,6 +20,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -825,32 +826,51 @@ def _stored_uploads(run: TaskRun) -> list[files.Upload]:
 
 
 def _run_fail(*, run_id: UUID, error: str, ending: TaskRun.Status) -> bool:
-    """End the run as failed with `error` if it is still `ending`: one
-    conditional UPDATE, so a run that finished meanwhile keeps its result."""
+    """End the run as failed with `error` if it is still `ending`, so a run
+    that finished meanwhile keeps its result."""
     return bool(
-        TaskRun.objects.filter(pk=run_id, status=ending).update(
-            status=TaskRun.Status.FAILED, is_error=True, response={"error": error}
-        )
+        _runs_fail(TaskRun.objects.filter(pk=run_id, status=ending), error=error)
     )
 
 
 def runs_fail_stuck(*, now: datetime | None = None) -> int:
     """Fail the queued and running runs submitted more than
     RB_STUCK_RUN_SECONDS ago: their worker died, or the queue never reached
-    them. Returns how many were failed.
-
-    One conditional UPDATE: a run that finishes at the same moment keeps its
-    result (its worker's write waits on the row lock, then finds the run
-    ended), and no run is failed twice."""
+    them. Returns how many were failed."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.RB_STUCK_RUN_SECONDS)
-    failed = TaskRun.objects.filter(status__in=_UNFINISHED, created__lt=cutoff).update(
-        status=TaskRun.Status.FAILED,
-        is_error=True,
-        response={"error": RUN_TIMED_OUT},
+    failed = _runs_fail(
+        TaskRun.objects.filter(status__in=_UNFINISHED, created__lt=cutoff),
+        error=RUN_TIMED_OUT,
     )
     if failed:
         logger.warning("Failed %d runs that did not finish in time.", failed)
     return failed
+
+
+@transaction.atomic
+def _runs_fail(runs: QuerySet[TaskRun], *, error: str) -> int:
+    """Fail the unfinished `runs` with `error`, each counted in usage as a
+    failed run of the model it was to call; returns how many.
+
+    The rows are locked first and the status filter is checked again once a
+    lock is had (PostgreSQL re-reads a row it waited for): a run whose worker
+    records its result at the same moment keeps that result, and no run is
+    failed twice."""
+    ending = list(runs.select_for_update(of=("self",)).select_related("task_revision"))
+    for run in ending:
+        revision = run.task_revision
+        if run.llm_model_id is None:
+            run.llm_model_id = (
+                revision.fallback_llm_model_id
+                if run.used_fallback_model and revision.fallback_llm_model_id
+                else revision.llm_model_id
+            )
+        run.status = TaskRun.Status.FAILED
+        run.is_error = True
+        run.response = {"error": error}
+        run.save(update_fields=["status", "is_error", "response", "llm_model"])
+        usage_add(run)
+    return len(ending)
 
 
 def _models_to_call(revision: TaskRevision, use_fallback: bool) -> list[LLMModel]:

@@ -41,6 +41,11 @@ def _fetch(client, task, run_id):
     return client.get(f"/task/{task['id']}/run/{run_id}").json()
 
 
+def _usage_totals() -> tuple[int, int]:
+    rows = HourlyUsage.objects.all()
+    return sum(row.runs for row in rows), sum(row.errors for row in rows)
+
+
 # Every path ends the run ---------------------------------------------------------
 
 
@@ -62,6 +67,8 @@ def test_a_run_whose_stored_input_file_is_gone_ends_failed_with_the_reason(
     assert "“photo.png”" in done["response"]["error"]
     assert "could not be read" in done["response"]["error"]
     assert not fake_llm.requests
+    usage = HourlyUsage.objects.get()  # in the task's figures as a failed run
+    assert (usage.runs, usage.errors, usage.credits) == (1, 1, 0)
 
 
 def test_an_unexpected_error_ends_the_run_failed_and_logs_the_traceback(
@@ -142,7 +149,9 @@ def test_a_result_that_arrives_after_the_sweeper_failed_the_run_is_dropped(
     assert done["status"] == "failed"
     assert done["response"] == {"error": RUN_TIMED_OUT}
     assert done["input_tokens"] == 0
-    assert not HourlyUsage.objects.exists()
+    # Counted once, as the failure it ended as.
+    usage = HourlyUsage.objects.get()
+    assert (usage.runs, usage.errors, usage.input_tokens) == (1, 1, 0)
 
 
 # The sweeper --------------------------------------------------------------------
@@ -182,11 +191,13 @@ def test_the_sweeper_fails_unfinished_runs_older_than_the_cutoff_and_no_others(
     assert _fetch(client, task, queued_just_now)["status"] == "queued"
     assert _fetch(client, task, old_success)["response"] == GOOD
     assert client.get(f"/task/{task['id']}/run?status=error").json()["results"]
+    assert _usage_totals() == (3, 2)  # the success and the two failures
     # Swept once: a second sweep finds nothing, and the failed run's message,
     # delivered late, does not run it.
     assert runs_fail_stuck(now=now) == 0
     assert run_complete_queued(run_id=queued_too_long) is None
     assert len(fake_llm.requests) == 1
+    assert _usage_totals() == (3, 2)
 
 
 def test_the_sweeper_runs_on_the_beat_schedule(run_task, broker, settings):
