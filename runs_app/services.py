@@ -855,8 +855,12 @@ def _runs_fail(runs: QuerySet[TaskRun], *, error: str) -> int:
     The rows are locked first and the status filter is checked again once a
     lock is had (PostgreSQL re-reads a row it waited for): a run whose worker
     records its result at the same moment keeps that result, and no run is
-    failed twice."""
-    ending = list(runs.select_for_update(of=("self",)).select_related("task_revision"))
+    failed twice. Locked in key order, so two sweeps at once cannot deadlock."""
+    ending = list(
+        runs.select_for_update(of=("self",))
+        .select_related("task_revision")
+        .order_by("pk")
+    )
     for run in ending:
         revision = run.task_revision
         if run.llm_model_id is None:
