@@ -353,9 +353,10 @@ CELERY_TASK_IGNORE_RESULT = True
 # vanishes leaves it with Redis, which gives it to another worker after the
 # visibility timeout. That timeout must be longer than any run may take
 # (RB_STUCK_RUN_SECONDS), or a slow run still in progress would be delivered a
-# second time. Redelivery is safe: a queued run is taken once (queued → running),
-# so a second delivery does nothing, and the sweeper (runs-fail-stuck, in the
-# beat schedule) fails a run whose worker died while running it.
+# second time. Redelivery is safe: a queued run is taken once (queued → running);
+# a message handed back after its worker died fails the run that worker had
+# started instead of running it again (no crash loop), and the sweeper
+# (runs-fail-stuck, in the beat schedule) fails whatever is left unfinished.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -723,6 +723,9 @@ def run_submit_edited(
 RUN_BROKE = (
     "The run stopped on an unexpected error and was not completed; submit it again."
 )
+RUN_WORKER_LOST = (
+    "The worker running this run stopped before it finished; submit it again."
+)
 RUN_TIMED_OUT = (
     "The run did not finish in time: its worker stopped or the queue was "
     "too long. Submit it again."
@@ -734,18 +737,29 @@ class RunNoLongerRunning(Exception):
     """A queued run's result arrived after the run had already ended."""
 
 
-def run_complete_queued(*, run_id: UUID) -> TaskRun | None:
+def run_complete_queued(*, run_id: UUID, redelivered: bool = False) -> TaskRun | None:
     """The worker's half of an asynchronous run: queued → running → done.
 
     A run delivered twice is run once: only the delivery that moves it from
-    queued to running goes on, and a later delivery finds it taken (or ended)
-    and does nothing. Once taken the run always ends `succeeded` or `failed`:
-    whatever goes wrong is recorded on the run as its error."""
+    queued to running goes on. Once taken the run always ends `succeeded` or
+    `failed`: whatever goes wrong is recorded on the run as its error.
+
+    A later delivery of an ended run does nothing. One the broker marks
+    `redelivered` comes back because the worker that took the message died
+    (its pool process killed, or the whole worker gone for longer than the
+    visibility timeout, which outlasts any run): if that worker had started
+    the run, the run is failed at once rather than left to the sweeper. It is
+    not run again, so a run that kills its worker cannot do so in a loop."""
     taken = TaskRun.objects.filter(pk=run_id, status=TaskRun.Status.QUEUED).update(
         status=TaskRun.Status.RUNNING
     )
     if not taken:
-        logger.info("Run %s is no longer queued; this delivery does nothing.", run_id)
+        if redelivered and _run_fail(
+            run_id=run_id, error=RUN_WORKER_LOST, ending=TaskRun.Status.RUNNING
+        ):
+            logger.warning("Run %s was failed: its worker stopped mid-run.", run_id)
+        else:
+            logger.info("Run %s is not queued; this delivery does nothing.", run_id)
         return None
     try:
         return _run_taken(run_id)

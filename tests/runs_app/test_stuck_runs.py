@@ -20,6 +20,7 @@ from runs_app.models import HourlyUsage, RunFile, TaskRun
 from runs_app.services import (
     RUN_BROKE,
     RUN_TIMED_OUT,
+    RUN_WORKER_LOST,
     run_complete_queued,
     runs_fail_stuck,
 )
@@ -118,6 +119,44 @@ def test_a_second_delivery_of_a_failed_run_changes_nothing(run_task, fake_llm, b
 
     assert _fetch(client, task, run_id)["response"] == {"error": RUN_BROKE}
     assert not fake_llm.requests
+
+
+def test_a_redelivered_message_fails_the_run_its_lost_worker_had_started(
+    run_task, fake_llm, broker
+):
+    broker("memory://")
+    client, task = run_task()
+    run_id = _submit(client, task)
+    # Taken by a worker that then died: the broker hands the message back.
+    TaskRun.objects.filter(pk=run_id).update(status=Status.RUNNING)
+    fake_llm.answer(GOOD)
+
+    assert run_complete_queued(run_id=run_id) is None  # a plain duplicate
+    assert _fetch(client, task, run_id)["status"] == "running"
+
+    assert run_complete_queued(run_id=run_id, redelivered=True) is None
+
+    done = _fetch(client, task, run_id)
+    assert done["status"] == "failed"
+    assert done["response"] == {"error": RUN_WORKER_LOST}
+    assert not fake_llm.requests  # not run again
+    assert _usage_totals() == (1, 1)
+
+
+def test_a_redelivered_message_of_a_finished_run_changes_nothing(
+    run_task, fake_llm, broker
+):
+    broker("memory://")
+    client, task = run_task()
+    run_id = _submit(client, task)
+    fake_llm.answer(GOOD)
+    run_complete_queued(run_id=run_id)
+
+    assert run_complete_queued(run_id=run_id, redelivered=True) is None
+
+    done = _fetch(client, task, run_id)
+    assert (done["status"], done["response"]) == ("succeeded", GOOD)
+    assert _usage_totals() == (1, 0)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -18,7 +18,7 @@ from django.db import connection
 
 from rightbrain.celery import app as celery_app
 from runs_app.models import TaskRun
-from runs_app.services import RUN_TIMED_OUT
+from runs_app.services import RUN_TIMED_OUT, RUN_WORKER_LOST
 from tests.helpers import need_service, port_open
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -121,8 +121,8 @@ def test_a_run_whose_worker_is_killed_mid_call_is_failed_not_left_running(
         assert _status(run_id) == "running"  # what used to last for ever
 
         # The next worker, with beat and a short run deadline: the message the
-        # dead worker held comes back to it after the visibility timeout and
-        # does nothing (the run is taken); the sweeper fails the run.
+        # dead worker held comes back to it after the visibility timeout, or
+        # the sweeper finds the run first; either ends it.
         second = _start_worker(
             "second",
             ["--pool", "solo", "-Q", f"{queue},celery", "-l", "info", "-B"]
@@ -143,6 +143,50 @@ def test_a_run_whose_worker_is_killed_mid_call_is_failed_not_left_running(
     run = TaskRun.objects.get(pk=run_id)
     assert run.status == TaskRun.Status.FAILED
     assert run.is_error is True
-    assert run.response == {"error": RUN_TIMED_OUT}
+    assert run.response in ({"error": RUN_TIMED_OUT}, {"error": RUN_WORKER_LOST})
     assert len(fake_llm.requests) == 1  # the model was not asked twice
     assert "runs_app.fail_stuck_runs" in (tmp_path / "second.log").read_text()
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_pool_process_is_killed_mid_call_is_failed_at_once(
+    run_task, fake_llm, redis_broker, tmp_path
+):
+    need_service(Path("/proc/self/task").is_dir(), "needs Linux's /proc")
+    redis_url, queue = redis_broker
+    client, task = run_task()
+    fake_llm.slow(30, {"sentiment": "positive"})
+    worker = _start_worker(
+        "worker",
+        ["--pool", "prefork", "--concurrency", "1", "-Q", queue, "-l", "info"],
+        tmp_path,
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+    )
+    try:
+        response = client.post(f"/task/{task['id']}/run?async=true", INPUT)
+        run_id = response.json()["id"]
+        mid_call = _wait_for(lambda: bool(fake_llm.requests), 30)
+        assert mid_call, (tmp_path / "worker.log").read_text()
+        [pool_process] = _children(worker[0].pid)
+
+        os.kill(pool_process, signal.SIGKILL)  # as the out-of-memory killer does
+        # The worker hands the message back and takes it again in a new pool
+        # process, which fails the run rather than leave it to the sweeper.
+        ended = _wait_for(lambda: _status(run_id) != "running", 15)
+    finally:
+        _stop(*worker)
+    log = (tmp_path / "worker.log").read_text()
+    assert ended, log
+    assert "WorkerLostError" in log
+    run = TaskRun.objects.get(pk=run_id)
+    assert run.status == TaskRun.Status.FAILED
+    assert run.response == {"error": RUN_WORKER_LOST}
+    assert len(fake_llm.requests) == 1
