@@ -121,6 +121,13 @@ class TaskRun(models.Model):
                 condition=models.Q(access_token_hash__gt=""),
                 name="run_by_access_token",
             ),
+            # The sweeper's search for runs not yet ended: a handful of rows,
+            # however many runs there are.
+            models.Index(
+                fields=["created"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="run_unfinished",
+            ),
         ]
 
     def __str__(self) -> str:

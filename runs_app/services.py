@@ -8,17 +8,19 @@ its hourly usage in one transaction. Failed runs are recorded too.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -46,6 +48,8 @@ from tasks_app.variables import render_prompt
 
 # Kinds of failure that another attempt on the same model cannot fix.
 _NOT_RETRYABLE = {"auth", "bad_request", "not_configured"}
+
+logger = logging.getLogger(__name__)
 
 
 # Choosing the revision ---------------------------------------------------------------
@@ -532,6 +536,8 @@ def run_record(
     )
     try:
         with transaction.atomic():
+            if queued is not None and not _still_running(run):
+                raise RunNoLongerRunning(str(run.pk))
             run.save(force_insert=queued is None)
             run_files = RunFile.objects.bulk_create(
                 [
@@ -555,6 +561,16 @@ def run_record(
         files.delete_stored([key for _upload, _name, key in [*stored, *generated]])
         raise
     return run
+
+
+def _still_running(run: TaskRun) -> bool:
+    """Lock the queued run's row and say whether it is still `running`: the
+    sweeper or a late duplicate may have ended it while the model answered."""
+    return (
+        TaskRun.objects.select_for_update()
+        .filter(pk=run.pk, status=TaskRun.Status.RUNNING)
+        .exists()
+    )
 
 
 def run_execute(
@@ -702,57 +718,177 @@ def run_submit_edited(
         raise
 
 
-def run_complete_queued(*, run_id: UUID) -> TaskRun | None:
+# Every way out of a queued run ends it: the run's own outcome, a reason the
+# input could not be used, this for anything unforeseen, or the sweeper's.
+RUN_BROKE = (
+    "The run stopped on an unexpected error and was not completed; submit it again."
+)
+RUN_WORKER_LOST = (
+    "The worker running this run stopped before it finished; submit it again."
+)
+RUN_TIMED_OUT = (
+    "The run did not finish in time: its worker stopped or the queue was "
+    "too long. Submit it again."
+)
+_UNFINISHED = (TaskRun.Status.QUEUED, TaskRun.Status.RUNNING)
+
+
+class RunNoLongerRunning(Exception):
+    """A queued run's result arrived after the run had already ended."""
+
+
+def run_complete_queued(*, run_id: UUID, redelivered: bool = False) -> TaskRun | None:
     """The worker's half of an asynchronous run: queued → running → done.
 
     A run delivered twice is run once: only the delivery that moves it from
-    queued to running goes on."""
+    queued to running goes on. Once taken the run always ends `succeeded` or
+    `failed`: whatever goes wrong is recorded on the run as its error.
+
+    A later delivery of an ended run does nothing. One the broker marks
+    `redelivered` comes back because the worker that took the message died
+    (its pool process killed, or the whole worker gone for longer than the
+    visibility timeout, which outlasts any run): if that worker had started
+    the run, the run is failed at once rather than left to the sweeper. It is
+    not run again, so a run that kills its worker cannot do so in a loop."""
     taken = TaskRun.objects.filter(pk=run_id, status=TaskRun.Status.QUEUED).update(
         status=TaskRun.Status.RUNNING
     )
     if not taken:
+        if redelivered and _run_fail(
+            run_id=run_id, error=RUN_WORKER_LOST, ending=TaskRun.Status.RUNNING
+        ):
+            logger.warning("Run %s was failed: its worker stopped mid-run.", run_id)
+        else:
+            logger.info("Run %s is not queued; this delivery does nothing.", run_id)
         return None
-    run = TaskRun.objects.select_related(
-        "task__project",
-        "task_revision__llm_model",
-        "task_revision__fallback_llm_model",
-        "user",
-        "reporting_group",
-        "api_key",
-    ).get(pk=run_id)
-    uploads = [
-        files.Upload(
-            file.original_filename,
-            files.read_stored(file.storage_key),
-            file.content_type,
-            is_image=file.content_type in files.IMAGE_TYPES.values(),
-        )
-        for file in run.files.filter(direction=RunFile.Direction.INPUT)
-    ]
     try:
-        prepared = run_prepare(
-            task=run.task,
-            revision=run.task_revision,
-            task_input=run.run_data["submitted"],
-            user=run.user,
-            reporting_group=run.reporting_group,
-            reference=run.reference,
-            context_id=run.context_id,
-            use_fallback_model=run.used_fallback_model,
-            uploads=uploads,
-            api_key=run.api_key,
-        )
+        return _run_taken(run_id)
     except DomainError as error:
         # What the submit could not check (a page that would not load, an
-        # unreadable document) ends the run as failed, with the reason.
-        TaskRun.objects.filter(pk=run_id).update(
-            status=TaskRun.Status.FAILED,
-            is_error=True,
-            response={"error": error.message},
+        # unreadable document, a stored file gone) ends the run as failed,
+        # with the reason.
+        _run_fail(run_id=run_id, error=error.message, ending=TaskRun.Status.RUNNING)
+    except RunNoLongerRunning:
+        logger.warning(
+            "Run %s finished after it had been ended; its result is dropped.", run_id
         )
-        run.refresh_from_db()
-        return run
+    except Exception:
+        # The worker is the boundary: the traceback goes to the log, and the
+        # caller sees a failed run rather than one running for ever.
+        logger.exception("Run %s failed on an unexpected error.", run_id)
+        _run_fail(run_id=run_id, error=RUN_BROKE, ending=TaskRun.Status.RUNNING)
+    return TaskRun.objects.filter(pk=run_id).first()
+
+
+def _run_taken(run_id: UUID) -> TaskRun | None:
+    run = (
+        TaskRun.objects.select_related(
+            "task__project",
+            "task_revision__llm_model",
+            "task_revision__fallback_llm_model",
+            "user",
+            "reporting_group",
+            "api_key",
+        )
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None:
+        return None  # deleted with its task since it was taken
+    prepared = run_prepare(
+        task=run.task,
+        revision=run.task_revision,
+        task_input=run.run_data["submitted"],
+        user=run.user,
+        reporting_group=run.reporting_group,
+        reference=run.reference,
+        context_id=run.context_id,
+        use_fallback_model=run.used_fallback_model,
+        uploads=_stored_uploads(run),
+        api_key=run.api_key,
+    )
     return run_record(prepared, call_model(prepared), queued=run)
+
+
+def _stored_uploads(run: TaskRun) -> list[files.Upload]:
+    """The input files stored when the run was submitted, read back."""
+    uploads = []
+    for file in run.files.filter(direction=RunFile.Direction.INPUT):
+        try:
+            data = files.read_stored(file.storage_key)
+        except OSError as error:
+            logger.warning(
+                "Run %s: stored input file %s is unreadable: %s",
+                run.pk,
+                file.storage_key,
+                error,
+            )
+            raise BadRequest(
+                f"The input file “{file.original_filename}” of this run could "
+                "not be read from storage; submit the run again.",
+                field="task_files",
+            ) from error
+        uploads.append(
+            files.Upload(
+                file.original_filename,
+                data,
+                file.content_type,
+                is_image=file.content_type in files.IMAGE_TYPES.values(),
+            )
+        )
+    return uploads
+
+
+def _run_fail(*, run_id: UUID, error: str, ending: TaskRun.Status) -> bool:
+    """End the run as failed with `error` if it is still `ending`, so a run
+    that finished meanwhile keeps its result."""
+    return bool(
+        _runs_fail(TaskRun.objects.filter(pk=run_id, status=ending), error=error)
+    )
+
+
+def runs_fail_stuck(*, now: datetime | None = None) -> int:
+    """Fail the queued and running runs submitted more than
+    RB_STUCK_RUN_SECONDS ago: their worker died, or the queue never reached
+    them. Returns how many were failed."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.RB_STUCK_RUN_SECONDS)
+    failed = _runs_fail(
+        TaskRun.objects.filter(status__in=_UNFINISHED, created__lt=cutoff),
+        error=RUN_TIMED_OUT,
+    )
+    if failed:
+        logger.warning("Failed %d runs that did not finish in time.", failed)
+    return failed
+
+
+@transaction.atomic
+def _runs_fail(runs: QuerySet[TaskRun], *, error: str) -> int:
+    """Fail the unfinished `runs` with `error`, each counted in usage as a
+    failed run of the model it was to call; returns how many.
+
+    The rows are locked first and the status filter is checked again once a
+    lock is had (PostgreSQL re-reads a row it waited for): a run whose worker
+    records its result at the same moment keeps that result, and no run is
+    failed twice. Locked in key order, so two sweeps at once cannot deadlock."""
+    ending = list(
+        runs.select_for_update(of=("self",))
+        .select_related("task_revision")
+        .order_by("pk")
+    )
+    for run in ending:
+        revision = run.task_revision
+        if run.llm_model_id is None:
+            run.llm_model_id = (
+                revision.fallback_llm_model_id
+                if run.used_fallback_model and revision.fallback_llm_model_id
+                else revision.llm_model_id
+            )
+        run.status = TaskRun.Status.FAILED
+        run.is_error = True
+        run.response = {"error": error}
+        run.save(update_fields=["status", "is_error", "response", "llm_model"])
+        usage_add(run)
+    return len(ending)
 
 
 def _models_to_call(revision: TaskRevision, use_fallback: bool) -> list[LLMModel]:
