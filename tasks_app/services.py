@@ -487,7 +487,7 @@ def _spec_from(revision: TaskRevision, changes: Mapping[str, Any]) -> RevisionSp
     return RevisionSpec(**values)
 
 
-def _configuration(revision: TaskRevision) -> dict[str, Any]:
+def _configuration(revision: RevisionSpec | TaskRevision) -> dict[str, Any]:
     """What a revision runs with, normalised so that two revisions compare
     equal exactly when they would behave alike (notes and tags aside)."""
     return {
@@ -507,6 +507,14 @@ def _configuration(revision: TaskRevision) -> dict[str, Any]:
         "input_processors": revision.input_processors or [],
         "input_param_descriptions": revision.input_param_descriptions or {},
     }
+
+
+def _unchanged(edited: RevisionSpec | TaskRevision, source: TaskRevision) -> bool:
+    """Whether `edited` describes `source` again: same configuration, and
+    neither a note nor a test revision asked for (those always make one)."""
+    if edited.test or edited.annotation:
+        return False
+    return _configuration(edited) == _configuration(source)
 
 
 @transaction.atomic
@@ -532,6 +540,10 @@ def revision_save(
         source = base_revision(task)
     assert source.task_id == task.pk
     spec = _spec_from(source, changes)
+    if _unchanged(spec, source):
+        # Decided before validation too: resending what a revision already
+        # says is no edit, even once its model has retired.
+        return None
     revision = _build_revision(
         task=task,
         spec=spec,
@@ -539,11 +551,7 @@ def revision_save(
         output_modality=task.output_modality,
         missing=NotFound,
     )
-    if (
-        not revision.test
-        and not revision.annotation
-        and _configuration(revision) == _configuration(source)
-    ):
+    if _unchanged(revision, source):
         return None
     revision.save()
     if make_live:

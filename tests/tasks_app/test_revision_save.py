@@ -243,3 +243,19 @@ def test_a_refused_edit_in_the_dashboard_changes_nothing(
     )
     assert response.status_code == 200
     assert TaskRevision.objects.filter(task_id=configured["id"]).count() == 1
+
+
+def test_resending_a_revision_on_a_retired_model_is_no_edit(api, configured, llm):
+    llm.vision.retired = llm.retired.retired
+    llm.vision.save()
+    client = api("editor")
+    unchanged = client.post(
+        f"/task/{configured['id']}",
+        {"name": "Renamed", "user_prompt": "Judge {review}"},
+    )
+    assert unchanged.status_code == 200
+    assert len(unchanged.json()["revisions"]) == 1
+    edited = client.post(f"/task/{configured['id']}", {"user_prompt": "Rate {review}"})
+    assert edited.status_code == 422
+    assert "Vision-Model is retired" in edited.json()["detail"][0]["msg"]
+    assert TaskRevision.objects.filter(task_id=configured["id"]).count() == 1
