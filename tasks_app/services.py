@@ -578,7 +578,12 @@ def task_update(
 
     Returns the task and the new revision (or None).
     """
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    # The project comes along for the audit records; only the task is locked.
+    task = (
+        Task.objects.select_related("project")
+        .select_for_update(of=("self",))
+        .get(pk=task.pk)
+    )
     task_fields = dict(task_fields or {})
     if "name" in task_fields:
         validate_task_name(task_fields["name"])

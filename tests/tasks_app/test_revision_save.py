@@ -259,3 +259,22 @@ def test_resending_a_revision_on_a_retired_model_is_no_edit(api, configured, llm
     assert edited.status_code == 422
     assert "Vision-Model is retired" in edited.json()["detail"][0]["msg"]
     assert TaskRevision.objects.filter(task_id=configured["id"]).count() == 1
+
+
+def test_saving_an_edit_live_costs_a_fixed_number_of_queries(
+    personas, as_user, llm, configured, django_assert_num_queries
+):
+    client = as_user("editor")
+    url = reverse("task_edit", args=[personas.project.pk, configured["id"]])
+    data = _editor_post(
+        personas, configured["id"], llm, user_prompt="Rate {review}", make_live="on"
+    )
+    # 1 session, 2 user, 3 project with role, 4 task, 5 caller's grants,
+    # 6 the live revision, 7 its model, 8 models, 9 their comments,
+    # 10 forwarders; in one transaction (11 savepoint): 12 the task locked
+    # with its project, (13 savepoint) 14 the model, 15 the fallback model,
+    # 16 the new revision, 17 the revisions for the traffic, 18 traffic
+    # before, 19-20 traffic replaced, 21 traffic audited, (22 release)
+    # 23 edit audited, 24 task saved, (25 release); 26-28 the session.
+    with django_assert_num_queries(28):
+        assert client.post(url, data).status_code == 302
