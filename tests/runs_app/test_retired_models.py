@@ -162,7 +162,8 @@ def test_the_dashboard_run_uses_the_replacement_and_records_it(
     assert run.llm_model == successor
     assert run.response == GOOD
     page = as_user("editor").get(response["Location"])
-    assert "Successor" in page.text
+    assert "Retired: runs on Successor" in page.text
+    assert "<dt>Model</dt><dd>Successor" in page.text
 
 
 def test_the_dashboard_refuses_a_run_no_model_can_answer(
@@ -175,6 +176,7 @@ def test_the_dashboard_refuses_a_run_no_model_can_answer(
     response = as_user("editor").post(url, {"input_review": "Great"}, headers=HX)
     assert response.status_code == 200
     assert "Primary is retired and has no replacement" in response.text
+    assert "Retired: runs are refused" in response.text
     assert not TaskRun.objects.exists()
     assert Task.objects.get(pk=task["id"]).last_run_at is None
     assert fake_llm.requests == []
