@@ -148,6 +148,9 @@ class TaskRunOut(Schema):
     llm_retries: int = 0
     used_fallback_model: bool = False
     primary_failure_reason: str | None = None
+    # The model that answered (or failed last): a retired model's replacement
+    # when the revision names a retired one.
+    llm_model_id: UUID | None = None
     fallback_llm_model_id: UUID | None = None
     user_id: UUID | None = None
     reporting_group_id: UUID | None = None
@@ -198,6 +201,7 @@ def run_out(run: TaskRun, base: str) -> dict[str, Any]:
         "llm_retries": run.llm_retries,
         "used_fallback_model": run.used_fallback_model,
         "primary_failure_reason": run.primary_failure_reason or None,
+        "llm_model_id": run.llm_model_id,
         "fallback_llm_model_id": run.fallback_llm_model_id,
         "user_id": run.user_id,
         "reporting_group_id": run.reporting_group_id,

@@ -43,6 +43,7 @@ from tasks_app import llm
 from tasks_app.models import ActiveRevision, LLMModel, Task, TaskRevision
 from tasks_app.output_format import compile_output_format
 from tasks_app.services import revision_create_test, task_mark_run
+from tasks_app.serving import config_in_service, model_in_service
 from tasks_app.snapshots import task_cached
 from tasks_app.variables import render_prompt
 
@@ -141,6 +142,45 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class RunModels:
+    """The models a run may call, as the catalogue stands: a retired model's
+    replacement in its place, with the settings that replacement takes."""
+
+    primary: LLMModel | None  # None when the run goes straight to the fallback
+    primary_config: dict[str, Any]
+    fallback: LLMModel | None
+    fallback_config: dict[str, Any]
+
+    def to_call(self) -> list[LLMModel]:
+        return [model for model in (self.primary, self.fallback) if model is not None]
+
+
+def run_models(revision: TaskRevision, *, use_fallback: bool) -> RunModels:
+    """The models that answer for `revision` (domain.md §14): refused with a
+    422 when the primary or the fallback is disabled, or retired with no
+    replacement, so such a run is refused before anything is written."""
+    primary = None
+    primary_config: dict[str, Any] = {}
+    if not use_fallback:
+        primary = model_in_service(revision.llm_model, field="llm_model_id")
+        primary_config = config_in_service(
+            revision.llm_config, saved_for=revision.llm_model, answering=primary
+        )
+    fallback = None
+    fallback_config: dict[str, Any] = {}
+    if revision.fallback_llm_model is not None:
+        fallback = model_in_service(
+            revision.fallback_llm_model, field="fallback_llm_model_id"
+        )
+        fallback_config = config_in_service(
+            revision.fallback_llm_config,
+            saved_for=revision.fallback_llm_model,
+            answering=fallback,
+        )
+    return RunModels(primary, primary_config, fallback, fallback_config)
+
+
+@dataclass(frozen=True)
 class _Produce:
     """A step of the call plan: one attempt at the output on `model`."""
 
@@ -175,24 +215,25 @@ def _attempts(
 
 
 def _call_plan(
-    revision: TaskRevision, *, use_fallback: bool
+    revision: TaskRevision, models: RunModels
 ) -> Generator[_Produce | _Pause, llm.LLMReply, Outcome]:
     """The primary with retries, then the fallback (domain.md §8.1 step 5).
 
     A plan of steps (`_Produce`, `_Pause`) that `call_model` and
     `call_model_async` carry out, so the two share every decision."""
     started = time.perf_counter()
-    fallback = revision.fallback_llm_model
+    primary = models.primary
+    fallback = models.fallback
     primary_calls = 0
     primary_failure = ""
-    if use_fallback:
+    if primary is None:
         pass
     elif fallback is not None and circuit.is_open(revision.pk):
         primary_failure = "The primary model failed repeatedly; its circuit is open."
     else:
         reply, primary_calls, primary_failure = yield from _attempts(
-            revision.llm_model,
-            config=revision.llm_config or {},
+            primary,
+            config=models.primary_config,
             on_failure=lambda: circuit.record_failure(revision.pk),
         )
         if reply is not None:
@@ -200,7 +241,7 @@ def _call_plan(
         if reply is not None or fallback is None:
             return Outcome(
                 reply=reply,
-                model=revision.llm_model,
+                model=primary,
                 calls=primary_calls,
                 used_fallback=False,
                 primary_failure="" if reply else primary_failure,
@@ -209,7 +250,7 @@ def _call_plan(
             )
     assert fallback is not None
     reply, fallback_calls, fallback_failure = yield from _attempts(
-        fallback, config=revision.fallback_llm_config or {}
+        fallback, config=models.fallback_config
     )
     return Outcome(
         reply=reply,
@@ -224,7 +265,7 @@ def _call_plan(
 
 def call_model(prepared: PreparedRun) -> Outcome:
     """Carry out the call plan, blocking (workers, the dashboard, WSGI)."""
-    plan = _call_plan(prepared.revision, use_fallback=prepared.use_fallback_model)
+    plan = _call_plan(prepared.revision, prepared.models)
     try:
         step = next(plan)
         while True:
@@ -251,7 +292,7 @@ def call_model(prepared: PreparedRun) -> Outcome:
 
 async def call_model_async(prepared: PreparedRun) -> Outcome:
     """Carry out the call plan on the event loop (the ASGI run endpoint)."""
-    plan = _call_plan(prepared.revision, use_fallback=prepared.use_fallback_model)
+    plan = _call_plan(prepared.revision, prepared.models)
     try:
         step = next(plan)
         while True:
@@ -381,6 +422,7 @@ class PreparedRun:
     api_key: ApiKey | None
     messages: list[dict[str, Any]]
     schema: dict[str, Any] | None
+    models: RunModels
     processor_seconds: float
     access_token_hash: str = ""
 
@@ -397,24 +439,23 @@ def _check_submission(
     use_fallback_model: bool,
     uploads: Sequence[files.Upload],
     api_key: ApiKey | None = None,
-) -> list[files.Upload]:
+) -> tuple[list[files.Upload], RunModels]:
     """Everything about a run request that can be refused before any work
-    (no network, no model): returns the images among the uploads."""
+    (no network, no model): returns the images among the uploads and the
+    models the run may call."""
     if not task.enabled:
         raise Forbidden("This task is disabled.")
     if use_fallback_model and revision.fallback_llm_model_id is None:
         raise Invalid(
             "This revision has no fallback model.", field="use_fallback_model"
         )
-    outputs.check_models(
-        modality=task.output_modality,
-        models=_models_to_call(revision, use_fallback_model),
-    )
+    models = run_models(revision, use_fallback=use_fallback_model)
+    outputs.check_models(modality=task.output_modality, models=models.to_call())
     _checked_input(revision, task_input)
-    images = _checked_images(revision, uploads)
+    images = _checked_images(revision, uploads, models.to_call()[0])
     # Last: the input's own problems are worth hearing even with no budget left.
     budgets_check(project=task.project, api_key=api_key)
-    return images
+    return images, models
 
 
 def run_prepare(
@@ -437,7 +478,7 @@ def run_prepare(
     `access_token_hash` is the digest of the task access token the run is made
     with, if it is: that token may read the run afterwards. `api_key` is the key
     the run is made with, whose budget it spends."""
-    images = _check_submission(
+    images, models = _check_submission(
         task=task,
         revision=revision,
         task_input=task_input,
@@ -475,6 +516,7 @@ def run_prepare(
             images=model_images,
         ),
         schema=_schema_for(task, revision),
+        models=models,
         processor_seconds=processor_seconds,
         access_token_hash=access_token_hash,
     )
@@ -891,12 +933,6 @@ def _runs_fail(runs: QuerySet[TaskRun], *, error: str) -> int:
     return len(ending)
 
 
-def _models_to_call(revision: TaskRevision, use_fallback: bool) -> list[LLMModel]:
-    primary = [] if use_fallback else [revision.llm_model]
-    fallback = revision.fallback_llm_model
-    return [*primary, *([fallback] if fallback is not None else [])]
-
-
 def _run_files(
     run: TaskRun,
     stored: Sequence[tuple[files.Upload, str, str]],
@@ -917,7 +953,7 @@ def _run_files(
 
 
 def _checked_images(
-    revision: TaskRevision, uploads: Sequence[files.Upload]
+    revision: TaskRevision, uploads: Sequence[files.Upload], model: LLMModel
 ) -> list[files.Upload]:
     images = [upload for upload in uploads if upload.is_image]
     if revision.image_required and not images:
@@ -925,9 +961,9 @@ def _checked_images(
             "This task needs at least one image (JPEG or PNG) in task_files.",
             field="task_files",
         )
-    if images and not revision.llm_model.supports_vision:
+    if images and not model.supports_vision:
         raise Invalid(
-            f"{revision.llm_model.alias} cannot read images; this revision takes none.",
+            f"{model.alias} cannot read images; this revision takes none.",
             field="task_files",
         )
     return images
