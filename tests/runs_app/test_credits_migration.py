@@ -1,5 +1,5 @@
 """The migration that keeps credits to a millionth keeps every amount already
-stored, up to the largest the two-place columns could hold."""
+stored, however large."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from rightbrain.orgs.services import api_key_create
 from runs_app.models import ApiKeyMonthlyUsage, DailyUsage, HourlyUsage, TaskRun
 from tests.runs_app.usage_data import make_task, record_run
 
-# The largest amounts numeric(12, 2) and numeric(16, 2) hold.
+# The largest amount a run's numeric(12, 2) held, and a rollup amount of
+# fifteen digits (numeric(16, 2) held sixteen, but SQLite keeps fifteen).
 LARGEST_RUN = Decimal("9999999999.99")
-LARGEST_SUM = Decimal("99999999999999.99")
+LARGEST_SUM = Decimal("9999999999999.99")
 
 
 def _migration_and_parent(executor: MigrationExecutor) -> tuple[tuple, tuple]:
@@ -51,15 +52,13 @@ def test_the_migration_keeps_the_credits_already_stored(personas, llm):
     migration, parent = _migration_and_parent(executor)
     executor.migrate([parent])
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE runs_app_taskrun SET charged_credits = %s WHERE id = %s",
-                [LARGEST_RUN, dear.pk],
-            )
-            for table in ("hourlyusage", "dailyusage", "apikeymonthlyusage"):
-                cursor.execute(
-                    f"UPDATE runs_app_{table} SET credits = %s", [LARGEST_SUM]
-                )
+        # The two-place columns, as the models before the migration knew them.
+        before = executor.loader.project_state([parent]).apps
+        before.get_model("runs_app", "TaskRun").objects.filter(pk=dear.pk).update(
+            charged_credits=LARGEST_RUN
+        )
+        for name in ("HourlyUsage", "DailyUsage", "ApiKeyMonthlyUsage"):
+            before.get_model("runs_app", name).objects.update(credits=LARGEST_SUM)
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
