@@ -38,7 +38,8 @@ class ProjectLimitsOut(Schema):
     effective_requests_per_minute: int = Field(description="0: no limit.")
     effective_runs_per_minute: int = Field(description="0: no limit.")
     credits_this_month: str = Field(
-        description="Credits the project's runs have cost this month (UTC)."
+        description="Credits the project's runs have cost this month (UTC): their "
+        "unrounded amounts summed, then rounded half up to two places."
     )
     month_resets: datetime = Field(description="When this month's spend restarts.")
 
