@@ -8,20 +8,16 @@ both take the last slot. Refused attempts count too: a caller hammering a
 closed window does not get a fresh one sooner.
 
 The cache is an optimisation (ARCHITECTURE.md): when it cannot be reached the
-request is let through and the failure logged, rather than the API going down
-with it.
+request is let through and the failure logged (rightbrain/cache_safe.py),
+rather than the API going down with it.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 
-from django.core.cache import cache
-from redis.exceptions import RedisError
-
-logger = logging.getLogger(__name__)
+from rightbrain import cache_safe
 
 MINUTE = 60
 
@@ -38,23 +34,7 @@ def window_refusal(
     now = time.time()
     window = int(now // window_seconds)
     key = f"rb:limit:{name}:{window}"
-    try:
-        count = _incremented(key, timeout=window_seconds * 2)
-    except (RedisError, OSError):
-        logger.warning("Rate limit %s not counted: the cache is unreachable", name)
-        return None
-    if count <= limit:
+    count = cache_safe.incremented(key, timeout=window_seconds * 2)
+    if count is None or count <= limit:
         return None
     return max(1, math.ceil((window + 1) * window_seconds - now))
-
-
-def _incremented(key: str, *, timeout: int) -> int:
-    """The counter at `key` after adding one, created when missing."""
-    try:
-        return cache.incr(key)
-    except ValueError:
-        # The first attempt in this window, unless another process has just
-        # created the counter too: then `add` fails and incr finds it.
-        if cache.add(key, 1, timeout=timeout):
-            return 1
-        return cache.incr(key)

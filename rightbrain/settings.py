@@ -227,15 +227,19 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache that skips an unreachable Redis (reads miss,
+            # writes are dropped, rate limits fail open); the timeouts keep a
+            # hung Redis from holding a request for long.
+            "BACKEND": "rightbrain.cache_safe.DegradingRedisCache",
             "LOCATION": REDIS_URL,
-            # An unreachable cache is skipped (rate limits fail open); these
-            # keep a hung Redis from holding every request for long.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# After a failed cache call, how long each process leaves the cache alone (reads
+# miss, writes are skipped) before trying again; see rightbrain/cache_safe.py.
+RB_CACHE_RETRY_SECONDS = env_int("RB_CACHE_RETRY_SECONDS", 5)
 
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = [
@@ -392,7 +396,18 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
+# A task's message is acknowledged only when the task has ended, so a worker that
+# dies mid-task does not lose it: a pool process killed under a running worker
+# hands the message back at once (reject on worker lost); a whole worker that
+# vanishes leaves it with Redis, which gives it to another worker after the
+# visibility timeout. That timeout must be longer than any run may take
+# (RB_STUCK_RUN_SECONDS), or a slow run still in progress would be delivered a
+# second time. Redelivery is safe: a queued run is taken once (queued → running);
+# a message handed back after its worker died fails the run that worker had
+# started instead of running it again (no crash loop), and the sweeper
+# (runs-fail-stuck, in the beat schedule) fails whatever is left unfinished.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
@@ -408,6 +423,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "oauth-tokens-clear": {
         "task": "rightbrain.oauth_tokens_clear",
         "schedule": float(env_int("RB_OAUTH_CLEANUP_SECONDS", 3600)),
+    },
+    # Queued and running runs older than RB_STUCK_RUN_SECONDS end as failed.
+    "runs-fail-stuck": {
+        "task": "runs_app.fail_stuck_runs",
+        "schedule": float(env_int("RB_STUCK_RUN_SWEEP_SECONDS", 60)),
     },
 }
 
@@ -437,6 +457,25 @@ RB_ENCRYPTION_KEY = env("RB_ENCRYPTION_KEY")
 RB_LLM_ATTEMPTS = env_int("RB_LLM_ATTEMPTS", 4)
 RB_LLM_RETRY_BACKOFF = float(env("RB_LLM_RETRY_BACKOFF", "0.5"))
 RB_LLM_TIMEOUT = float(env("RB_LLM_TIMEOUT", "60"))
+# How long a queued or running run may last, counted from its submission, before
+# the sweeper fails it ("did not finish in time"). By default: every attempt on
+# the primary and the fallback model timing out, plus ten minutes for the queue
+# and the input processors.
+RB_STUCK_RUN_SECONDS = env_int(
+    "RB_STUCK_RUN_SECONDS", int(RB_LLM_TIMEOUT * RB_LLM_ATTEMPTS * 2) + 600
+)
+# Longer than any run may last (see CELERY_TASK_ACKS_LATE above), or Redis would
+# give a run still in progress to a second worker.
+RB_BROKER_VISIBILITY_SECONDS = env_int(
+    "RB_BROKER_VISIBILITY_SECONDS", max(3600, 2 * RB_STUCK_RUN_SECONDS)
+)
+if RB_BROKER_VISIBILITY_SECONDS <= RB_STUCK_RUN_SECONDS:
+    raise ImproperlyConfigured(
+        f"RB_BROKER_VISIBILITY_SECONDS ({RB_BROKER_VISIBILITY_SECONDS}) must be "
+        f"longer than RB_STUCK_RUN_SECONDS ({RB_STUCK_RUN_SECONDS}), the most a "
+        "run may last."
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RB_BROKER_VISIBILITY_SECONDS}
 RB_CIRCUIT_FAILURES = env_int("RB_CIRCUIT_FAILURES", 4)
 RB_FALLBACK_COOLDOWN_SECONDS = env_int("RB_FALLBACK_COOLDOWN_SECONDS", 300)
 RB_USD_PER_CREDIT = float(env("RB_USD_PER_CREDIT", "0.001"))

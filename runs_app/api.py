@@ -39,6 +39,7 @@ from rightbrain.orgs.limits import admit_run
 from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import page_after
 from runs_app import file_serving, files, services
+from runs_app.credits import credits_shown
 from runs_app.dates import parse_date
 from runs_app.models import RunFile, TaskRun
 from runs_app.project_runs import runs_visible_to, task_roles
@@ -148,6 +149,9 @@ class TaskRunOut(Schema):
     llm_retries: int = 0
     used_fallback_model: bool = False
     primary_failure_reason: str | None = None
+    # The model that answered (or failed last): a retired model's replacement
+    # when the revision names a retired one.
+    llm_model_id: UUID | None = None
     fallback_llm_model_id: UUID | None = None
     user_id: UUID | None = None
     reporting_group_id: UUID | None = None
@@ -160,7 +164,11 @@ class TaskRunOut(Schema):
     total_tokens: int
     input_processor_timing: float | None
     llm_call_timing: float | None
-    charged_credits: str | None
+    charged_credits: str | None = Field(
+        description='Credits to two places, rounded half up ("0.00" for 0.004); '
+        "reports and budgets add the unrounded amounts. null: the model's price "
+        "is unknown."
+    )
 
 
 class PaginatedTaskRuns(Schema):
@@ -198,6 +206,7 @@ def run_out(run: TaskRun, base: str) -> dict[str, Any]:
         "llm_retries": run.llm_retries,
         "used_fallback_model": run.used_fallback_model,
         "primary_failure_reason": run.primary_failure_reason or None,
+        "llm_model_id": run.llm_model_id,
         "fallback_llm_model_id": run.fallback_llm_model_id,
         "user_id": run.user_id,
         "reporting_group_id": run.reporting_group_id,
@@ -219,9 +228,7 @@ def run_out(run: TaskRun, base: str) -> dict[str, Any]:
         "total_tokens": run.total_tokens,
         "input_processor_timing": run.input_processor_timing,
         "llm_call_timing": run.llm_call_timing,
-        "charged_credits": None
-        if run.charged_credits is None
-        else f"{run.charged_credits:.2f}",
+        "charged_credits": credits_shown(run.charged_credits),
     }
 
 

@@ -5,6 +5,8 @@ run is refused (402) before it starts once this month's spend has reached a
 budget, and nothing of it is recorded. Runs already under way finish and are
 charged, so spend can pass a budget by the runs in flight when it was reached.
 Runs whose model has no known price charge no credits and never reach one.
+Spend is compared exactly, to the millionth of a credit runs are charged
+(runs_app/credits.py): a thousand runs of 0.004 credits reach a budget of 4.00.
 
 The spend is read from rollups, never by summing runs: a project's from its
 daily usage rows (runs of every kind: API, dashboard, share links), a key's
@@ -29,6 +31,7 @@ from django.utils import timezone
 
 from rightbrain.errors import BudgetExhausted
 from rightbrain.orgs.models import ApiKey, Project
+from runs_app.credits import credits_shown
 from runs_app.models import ApiKeyMonthlyUsage, DailyUsage
 
 
@@ -111,19 +114,21 @@ def budgets_check(
         spent = project_credits_in_month(project_id=project.pk, month=month)
         if spent >= project.monthly_credit_budget:
             raise BudgetExhausted(
-                f"The project's monthly budget of {project.monthly_credit_budget} "
-                f"credits is spent ({spent} credits this month). Runs resume "
-                f"on {resets:%Y-%m-%d} at 00:00 UTC, or when an owner or admin "
-                "raises the budget.",
+                f"The project's monthly budget of "
+                f"{credits_shown(project.monthly_credit_budget)} credits is spent "
+                f"({credits_shown(spent)} credits this month). Runs resume on "
+                f"{resets:%Y-%m-%d} at 00:00 UTC, or when an owner or admin raises "
+                "the budget.",
                 resets=resets,
             )
     if api_key is not None and api_key.monthly_credit_budget is not None:
         spent = api_key_credits_in_month(api_key_id=api_key.pk, month=month)
         if spent >= api_key.monthly_credit_budget:
             raise BudgetExhausted(
-                f"This API key's monthly budget of {api_key.monthly_credit_budget} "
-                f"credits is spent ({spent} credits this month). Its runs resume "
-                f"on {resets:%Y-%m-%d} at 00:00 UTC, or when an owner or admin "
-                "raises the budget.",
+                f"This API key's monthly budget of "
+                f"{credits_shown(api_key.monthly_credit_budget)} credits is spent "
+                f"({credits_shown(spent)} credits this month). Its runs resume on "
+                f"{resets:%Y-%m-%d} at 00:00 UTC, or when an owner or admin raises "
+                "the budget.",
                 resets=resets,
             )

@@ -8,7 +8,6 @@ rightbrain/orgs/api.py, whose body schema this shares).
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +21,7 @@ from rightbrain.orgs import services as orgs_services
 from rightbrain.orgs.api import LimitsUpdate, limits_after, require_limit_manager
 from rightbrain.orgs.models import Project
 from runs_app.budgets import month_after, month_of, project_credits_in_month
+from runs_app.credits import credits_shown
 from tasks_app.api.common import member_access, principal_of
 
 router = Router(tags=["budgets"])
@@ -38,13 +38,10 @@ class ProjectLimitsOut(Schema):
     effective_requests_per_minute: int = Field(description="0: no limit.")
     effective_runs_per_minute: int = Field(description="0: no limit.")
     credits_this_month: str = Field(
-        description="Credits the project's runs have cost this month (UTC)."
+        description="Credits the project's runs have cost this month (UTC): their "
+        "unrounded amounts summed, then rounded half up to two places."
     )
     month_resets: datetime = Field(description="When this month's spend restarts.")
-
-
-def _credits(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def project_limits_out(project: Project) -> dict[str, Any]:
@@ -56,14 +53,14 @@ def project_limits_out(project: Project) -> dict[str, Any]:
     return {
         "requests_per_minute": project.requests_per_minute,
         "runs_per_minute": project.runs_per_minute,
-        "monthly_credit_budget": _credits(project.monthly_credit_budget),
+        "monthly_credit_budget": credits_shown(project.monthly_credit_budget),
         "effective_requests_per_minute": effective(
             project.requests_per_minute, "RB_PROJECT_REQUESTS_PER_MINUTE"
         ),
         "effective_runs_per_minute": effective(
             project.runs_per_minute, "RB_PROJECT_RUNS_PER_MINUTE"
         ),
-        "credits_this_month": _credits(spent),
+        "credits_this_month": credits_shown(spent),
         "month_resets": month_after(month),
     }
 

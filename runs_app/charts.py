@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from runs_app.credits import credits_shown
 from runs_app.reports import Totals
 
 Line = tuple[str, Sequence[Totals]]
@@ -122,15 +123,19 @@ def tokens_chart(x: Sequence[str], lines: Sequence[Line]) -> dict[str, Any]:
 
 
 def credits_chart(x: Sequence[str], lines: Sequence[Line]) -> dict[str, Any]:
-    """Credits charged per bucket, lines stacked."""
+    """Credits charged per bucket, lines stacked. Bars are drawn to the exact
+    amounts, so that they add up to the total shown beside them; the hover
+    labels are the amounts as every page shows them, two places rounded half
+    up (plotly would round the binary float: 0.015 to 0.01)."""
     data = [
         {
             "type": "bar",
             "name": name,
             "x": list(x),
             "y": [float(totals.credits) for totals in values],
+            "customdata": [credits_shown(totals.credits) for totals in values],
             "marker": {"color": _colour(index)},
-            "hovertemplate": "%{y:,.2f} credits<extra>" + name + "</extra>",
+            "hovertemplate": "%{customdata} credits<extra>" + name + "</extra>",
         }
         for index, (name, values) in enumerate(lines)
     ]

@@ -105,7 +105,8 @@ class TaskRun(models.Model):
     output_tokens = models.PositiveIntegerField(default=0)
     input_processor_timing = models.FloatField(null=True)
     llm_call_timing = models.FloatField(null=True)
-    charged_credits = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    # To a millionth of a credit (runs_app/credits.py): rounded only when shown.
+    charged_credits = models.DecimalField(max_digits=18, decimal_places=6, null=True)
     created = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -120,6 +121,13 @@ class TaskRun(models.Model):
                 fields=["access_token_hash", "-created", "-id"],
                 condition=models.Q(access_token_hash__gt=""),
                 name="run_by_access_token",
+            ),
+            # The sweeper's search for runs not yet ended: a handful of rows,
+            # however many runs there are.
+            models.Index(
+                fields=["created"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="run_unfinished",
             ),
         ]
 
@@ -145,7 +153,8 @@ class UsageSums(models.Model):
     errors = models.PositiveIntegerField(default=0)
     input_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
-    credits = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    # The runs' exact credits summed: sixteen whole digits outlast any task.
+    credits = models.DecimalField(max_digits=22, decimal_places=6, default=0)
     llm_seconds = models.FloatField(default=0)
     processor_seconds = models.FloatField(default=0)
     # Runs per LLM-latency bucket, for percentiles (runs_app/latency.py).
@@ -242,7 +251,7 @@ class ApiKeyMonthlyUsage(models.Model):
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     month = models.DateTimeField()  # midnight UTC of the month's first day
     runs = models.PositiveIntegerField(default=0)
-    credits = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    credits = models.DecimalField(max_digits=22, decimal_places=6, default=0)
 
     class Meta:
         constraints = [

@@ -32,6 +32,7 @@ from rightbrain.errors import BadRequest
 from rightbrain.orgs.auth import Principal
 from rightbrain.orgs.selectors import ProjectAccess
 from runs_app import latency
+from runs_app.credits import credits_shown
 from runs_app.dates import parse_date
 from runs_app.models import NO_GROUP, DailyUsage, HourlyUsage, ReportingGroup
 from runs_app.project_runs import task_roles
@@ -239,7 +240,7 @@ class Totals:
 
     @property
     def credits_text(self) -> str:
-        return f"{self.credits:.2f}"
+        return credits_shown(self.credits)
 
     @property
     def error_rate(self) -> float | None:

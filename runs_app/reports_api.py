@@ -18,7 +18,7 @@ from uuid import UUID
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.errors import ValidationError
 
 from rightbrain.api_common import ERRORS, PROJECT, json_response
@@ -115,17 +115,22 @@ class TaskRunTimingReport(Schema):
     task_revisions: list[TimingRow]
 
 
+_TOTAL_CREDITS = (
+    "The runs' unrounded credits summed, then rounded half up to two places."
+)
+
+
 class CreditRow(Schema):
     task_revision_id: RevisionId
     reporting_group: str | None = None
-    total_credits: str
+    total_credits: str = Field(description=_TOTAL_CREDITS)
     total_task_runs: int
 
 
 class TaskRunCreditReport(Schema):
     task_id: UUID
     date_range: DateRange
-    total_credits: str
+    total_credits: str = Field(description=_TOTAL_CREDITS)
     total_task_runs: int
     task_revisions: list[CreditRow]
 

@@ -8,17 +8,19 @@ its hourly usage in one transaction. Failed runs are recorded too.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -41,11 +43,14 @@ from tasks_app import llm
 from tasks_app.models import ActiveRevision, LLMModel, Task, TaskRevision
 from tasks_app.output_format import compile_output_format
 from tasks_app.services import revision_create_test, task_mark_run
+from tasks_app.serving import config_in_service, model_in_service
 from tasks_app.snapshots import task_cached
 from tasks_app.variables import render_prompt
 
 # Kinds of failure that another attempt on the same model cannot fix.
 _NOT_RETRYABLE = {"auth", "bad_request", "not_configured"}
+
+logger = logging.getLogger(__name__)
 
 
 # Choosing the revision ---------------------------------------------------------------
@@ -137,6 +142,45 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class RunModels:
+    """The models a run may call, as the catalogue stands: a retired model's
+    replacement in its place, with the settings that replacement takes."""
+
+    primary: LLMModel | None  # None when the run goes straight to the fallback
+    primary_config: dict[str, Any]
+    fallback: LLMModel | None
+    fallback_config: dict[str, Any]
+
+    def to_call(self) -> list[LLMModel]:
+        return [model for model in (self.primary, self.fallback) if model is not None]
+
+
+def run_models(revision: TaskRevision, *, use_fallback: bool) -> RunModels:
+    """The models that answer for `revision` (domain.md §14): refused with a
+    422 when the primary or the fallback is disabled, or retired with no
+    replacement, so such a run is refused before anything is written."""
+    primary = None
+    primary_config: dict[str, Any] = {}
+    if not use_fallback:
+        primary = model_in_service(revision.llm_model, field="llm_model_id")
+        primary_config = config_in_service(
+            revision.llm_config, saved_for=revision.llm_model, answering=primary
+        )
+    fallback = None
+    fallback_config: dict[str, Any] = {}
+    if revision.fallback_llm_model is not None:
+        fallback = model_in_service(
+            revision.fallback_llm_model, field="fallback_llm_model_id"
+        )
+        fallback_config = config_in_service(
+            revision.fallback_llm_config,
+            saved_for=revision.fallback_llm_model,
+            answering=fallback,
+        )
+    return RunModels(primary, primary_config, fallback, fallback_config)
+
+
+@dataclass(frozen=True)
 class _Produce:
     """A step of the call plan: one attempt at the output on `model`."""
 
@@ -171,24 +215,25 @@ def _attempts(
 
 
 def _call_plan(
-    revision: TaskRevision, *, use_fallback: bool
+    revision: TaskRevision, models: RunModels
 ) -> Generator[_Produce | _Pause, llm.LLMReply, Outcome]:
     """The primary with retries, then the fallback (domain.md §8.1 step 5).
 
     A plan of steps (`_Produce`, `_Pause`) that `call_model` and
     `call_model_async` carry out, so the two share every decision."""
     started = time.perf_counter()
-    fallback = revision.fallback_llm_model
+    primary = models.primary
+    fallback = models.fallback
     primary_calls = 0
     primary_failure = ""
-    if use_fallback:
+    if primary is None:
         pass
     elif fallback is not None and circuit.is_open(revision.pk):
         primary_failure = "The primary model failed repeatedly; its circuit is open."
     else:
         reply, primary_calls, primary_failure = yield from _attempts(
-            revision.llm_model,
-            config=revision.llm_config or {},
+            primary,
+            config=models.primary_config,
             on_failure=lambda: circuit.record_failure(revision.pk),
         )
         if reply is not None:
@@ -196,7 +241,7 @@ def _call_plan(
         if reply is not None or fallback is None:
             return Outcome(
                 reply=reply,
-                model=revision.llm_model,
+                model=primary,
                 calls=primary_calls,
                 used_fallback=False,
                 primary_failure="" if reply else primary_failure,
@@ -205,7 +250,7 @@ def _call_plan(
             )
     assert fallback is not None
     reply, fallback_calls, fallback_failure = yield from _attempts(
-        fallback, config=revision.fallback_llm_config or {}
+        fallback, config=models.fallback_config
     )
     return Outcome(
         reply=reply,
@@ -220,7 +265,7 @@ def _call_plan(
 
 def call_model(prepared: PreparedRun) -> Outcome:
     """Carry out the call plan, blocking (workers, the dashboard, WSGI)."""
-    plan = _call_plan(prepared.revision, use_fallback=prepared.use_fallback_model)
+    plan = _call_plan(prepared.revision, prepared.models)
     try:
         step = next(plan)
         while True:
@@ -247,7 +292,7 @@ def call_model(prepared: PreparedRun) -> Outcome:
 
 async def call_model_async(prepared: PreparedRun) -> Outcome:
     """Carry out the call plan on the event loop (the ASGI run endpoint)."""
-    plan = _call_plan(prepared.revision, use_fallback=prepared.use_fallback_model)
+    plan = _call_plan(prepared.revision, prepared.models)
     try:
         step = next(plan)
         while True:
@@ -377,6 +422,7 @@ class PreparedRun:
     api_key: ApiKey | None
     messages: list[dict[str, Any]]
     schema: dict[str, Any] | None
+    models: RunModels
     processor_seconds: float
     access_token_hash: str = ""
 
@@ -393,24 +439,23 @@ def _check_submission(
     use_fallback_model: bool,
     uploads: Sequence[files.Upload],
     api_key: ApiKey | None = None,
-) -> list[files.Upload]:
+) -> tuple[list[files.Upload], RunModels]:
     """Everything about a run request that can be refused before any work
-    (no network, no model): returns the images among the uploads."""
+    (no network, no model): returns the images among the uploads and the
+    models the run may call."""
     if not task.enabled:
         raise Forbidden("This task is disabled.")
     if use_fallback_model and revision.fallback_llm_model_id is None:
         raise Invalid(
             "This revision has no fallback model.", field="use_fallback_model"
         )
-    outputs.check_models(
-        modality=task.output_modality,
-        models=_models_to_call(revision, use_fallback_model),
-    )
+    models = run_models(revision, use_fallback=use_fallback_model)
+    outputs.check_models(modality=task.output_modality, models=models.to_call())
     _checked_input(revision, task_input)
-    images = _checked_images(revision, uploads)
+    images = _checked_images(revision, uploads, models.to_call()[0])
     # Last: the input's own problems are worth hearing even with no budget left.
     budgets_check(project=task.project, api_key=api_key)
-    return images
+    return images, models
 
 
 def run_prepare(
@@ -433,7 +478,7 @@ def run_prepare(
     `access_token_hash` is the digest of the task access token the run is made
     with, if it is: that token may read the run afterwards. `api_key` is the key
     the run is made with, whose budget it spends."""
-    images = _check_submission(
+    images, models = _check_submission(
         task=task,
         revision=revision,
         task_input=task_input,
@@ -471,6 +516,7 @@ def run_prepare(
             images=model_images,
         ),
         schema=_schema_for(task, revision),
+        models=models,
         processor_seconds=processor_seconds,
         access_token_hash=access_token_hash,
     )
@@ -526,6 +572,8 @@ def run_record(
         raise
     try:
         with transaction.atomic():
+            if queued is not None and not _still_running(run):
+                raise RunNoLongerRunning(str(run.pk))
             run.save(force_insert=queued is None)
             run_files = RunFile.objects.bulk_create(
                 [
@@ -549,6 +597,16 @@ def run_record(
         files.delete_stored([key for _upload, _name, key in [*stored, *generated]])
         raise
     return run
+
+
+def _still_running(run: TaskRun) -> bool:
+    """Lock the queued run's row and say whether it is still `running`: the
+    sweeper or a late duplicate may have ended it while the model answered."""
+    return (
+        TaskRun.objects.select_for_update()
+        .filter(pk=run.pk, status=TaskRun.Status.RUNNING)
+        .exists()
+    )
 
 
 def run_execute(
@@ -696,69 +754,177 @@ def run_submit_edited(
         raise
 
 
-def run_complete_queued(*, run_id: UUID) -> TaskRun | None:
+# Every way out of a queued run ends it: the run's own outcome, a reason the
+# input could not be used, this for anything unforeseen, or the sweeper's.
+RUN_BROKE = (
+    "The run stopped on an unexpected error and was not completed; submit it again."
+)
+RUN_WORKER_LOST = (
+    "The worker running this run stopped before it finished; submit it again."
+)
+RUN_TIMED_OUT = (
+    "The run did not finish in time: its worker stopped or the queue was "
+    "too long. Submit it again."
+)
+_UNFINISHED = (TaskRun.Status.QUEUED, TaskRun.Status.RUNNING)
+
+
+class RunNoLongerRunning(Exception):
+    """A queued run's result arrived after the run had already ended."""
+
+
+def run_complete_queued(*, run_id: UUID, redelivered: bool = False) -> TaskRun | None:
     """The worker's half of an asynchronous run: queued → running → done.
 
     A run delivered twice is run once: only the delivery that moves it from
-    queued to running goes on."""
+    queued to running goes on. Once taken the run always ends `succeeded` or
+    `failed`: whatever goes wrong is recorded on the run as its error.
+
+    A later delivery of an ended run does nothing. One the broker marks
+    `redelivered` comes back because the worker that took the message died
+    (its pool process killed, or the whole worker gone for longer than the
+    visibility timeout, which outlasts any run): if that worker had started
+    the run, the run is failed at once rather than left to the sweeper. It is
+    not run again, so a run that kills its worker cannot do so in a loop."""
     taken = TaskRun.objects.filter(pk=run_id, status=TaskRun.Status.QUEUED).update(
         status=TaskRun.Status.RUNNING
     )
     if not taken:
+        if redelivered and _run_fail(
+            run_id=run_id, error=RUN_WORKER_LOST, ending=TaskRun.Status.RUNNING
+        ):
+            logger.warning("Run %s was failed: its worker stopped mid-run.", run_id)
+        else:
+            logger.info("Run %s is not queued; this delivery does nothing.", run_id)
         return None
-    run = TaskRun.objects.select_related(
-        "task__project",
-        "task_revision__llm_model",
-        "task_revision__fallback_llm_model",
-        "user",
-        "reporting_group",
-        "api_key",
-    ).get(pk=run_id)
     try:
-        uploads = [
+        return _run_taken(run_id)
+    except DomainError as error:
+        # What the submit could not check (a page that would not load, an
+        # unreadable document, a stored file gone, a file store that is down)
+        # ends the run as failed, with the reason.
+        _run_fail(run_id=run_id, error=error.message, ending=TaskRun.Status.RUNNING)
+    except RunNoLongerRunning:
+        logger.warning(
+            "Run %s finished after it had been ended; its result is dropped.", run_id
+        )
+    except Exception:
+        # The worker is the boundary: the traceback goes to the log, and the
+        # caller sees a failed run rather than one running for ever.
+        logger.exception("Run %s failed on an unexpected error.", run_id)
+        _run_fail(run_id=run_id, error=RUN_BROKE, ending=TaskRun.Status.RUNNING)
+    return TaskRun.objects.filter(pk=run_id).first()
+
+
+def _run_taken(run_id: UUID) -> TaskRun | None:
+    run = (
+        TaskRun.objects.select_related(
+            "task__project",
+            "task_revision__llm_model",
+            "task_revision__fallback_llm_model",
+            "user",
+            "reporting_group",
+            "api_key",
+        )
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None:
+        return None  # deleted with its task since it was taken
+    prepared = run_prepare(
+        task=run.task,
+        revision=run.task_revision,
+        task_input=run.run_data["submitted"],
+        user=run.user,
+        reporting_group=run.reporting_group,
+        reference=run.reference,
+        context_id=run.context_id,
+        use_fallback_model=run.used_fallback_model,
+        uploads=_stored_uploads(run),
+        api_key=run.api_key,
+    )
+    return run_record(prepared, call_model(prepared), queued=run)
+
+
+def _stored_uploads(run: TaskRun) -> list[files.Upload]:
+    """The input files stored when the run was submitted, read back."""
+    uploads = []
+    for file in run.files.filter(direction=RunFile.Direction.INPUT):
+        try:
+            data = files.read_stored(file.storage_key)
+        except files.StoredFileMissing as error:
+            logger.warning(
+                "Run %s: stored input file %s is unreadable: %s",
+                run.pk,
+                file.storage_key,
+                error,
+            )
+            raise BadRequest(
+                f"The input file “{file.original_filename}” of this run could "
+                "not be read from storage; submit the run again.",
+                field="task_files",
+            ) from error
+        uploads.append(
             files.Upload(
                 file.original_filename,
-                files.read_stored(file.storage_key),
+                data,
                 file.content_type,
                 is_image=file.content_type in files.IMAGE_TYPES.values(),
             )
-            for file in run.files.filter(direction=RunFile.Direction.INPUT)
-        ]
-        prepared = run_prepare(
-            task=run.task,
-            revision=run.task_revision,
-            task_input=run.run_data["submitted"],
-            user=run.user,
-            reporting_group=run.reporting_group,
-            reference=run.reference,
-            context_id=run.context_id,
-            use_fallback_model=run.used_fallback_model,
-            uploads=uploads,
-            api_key=run.api_key,
         )
-    except DomainError as error:
-        # What the submit could not check (a page that would not load, an
-        # unreadable document, a file store that is down) ends the run as
-        # failed, with the reason.
-        return _queued_run_failed(run, error.message)
-    try:
-        return run_record(prepared, call_model(prepared), queued=run)
-    except files.StoreUnavailable as error:
-        return _queued_run_failed(run, error.message)
+    return uploads
 
 
-def _queued_run_failed(run: TaskRun, reason: str) -> TaskRun:
-    TaskRun.objects.filter(pk=run.pk).update(
-        status=TaskRun.Status.FAILED, is_error=True, response={"error": reason}
+def _run_fail(*, run_id: UUID, error: str, ending: TaskRun.Status) -> bool:
+    """End the run as failed with `error` if it is still `ending`, so a run
+    that finished meanwhile keeps its result."""
+    return bool(
+        _runs_fail(TaskRun.objects.filter(pk=run_id, status=ending), error=error)
     )
-    run.refresh_from_db()
-    return run
 
 
-def _models_to_call(revision: TaskRevision, use_fallback: bool) -> list[LLMModel]:
-    primary = [] if use_fallback else [revision.llm_model]
-    fallback = revision.fallback_llm_model
-    return [*primary, *([fallback] if fallback is not None else [])]
+def runs_fail_stuck(*, now: datetime | None = None) -> int:
+    """Fail the queued and running runs submitted more than
+    RB_STUCK_RUN_SECONDS ago: their worker died, or the queue never reached
+    them. Returns how many were failed."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.RB_STUCK_RUN_SECONDS)
+    failed = _runs_fail(
+        TaskRun.objects.filter(status__in=_UNFINISHED, created__lt=cutoff),
+        error=RUN_TIMED_OUT,
+    )
+    if failed:
+        logger.warning("Failed %d runs that did not finish in time.", failed)
+    return failed
+
+
+@transaction.atomic
+def _runs_fail(runs: QuerySet[TaskRun], *, error: str) -> int:
+    """Fail the unfinished `runs` with `error`, each counted in usage as a
+    failed run of the model it was to call; returns how many.
+
+    The rows are locked first and the status filter is checked again once a
+    lock is had (PostgreSQL re-reads a row it waited for): a run whose worker
+    records its result at the same moment keeps that result, and no run is
+    failed twice. Locked in key order, so two sweeps at once cannot deadlock."""
+    ending = list(
+        runs.select_for_update(of=("self",))
+        .select_related("task_revision")
+        .order_by("pk")
+    )
+    for run in ending:
+        revision = run.task_revision
+        if run.llm_model_id is None:
+            run.llm_model_id = (
+                revision.fallback_llm_model_id
+                if run.used_fallback_model and revision.fallback_llm_model_id
+                else revision.llm_model_id
+            )
+        run.status = TaskRun.Status.FAILED
+        run.is_error = True
+        run.response = {"error": error}
+        run.save(update_fields=["status", "is_error", "response", "llm_model"])
+        usage_add(run)
+    return len(ending)
 
 
 def _run_files(
@@ -781,7 +947,7 @@ def _run_files(
 
 
 def _checked_images(
-    revision: TaskRevision, uploads: Sequence[files.Upload]
+    revision: TaskRevision, uploads: Sequence[files.Upload], model: LLMModel
 ) -> list[files.Upload]:
     images = [upload for upload in uploads if upload.is_image]
     if revision.image_required and not images:
@@ -789,9 +955,9 @@ def _checked_images(
             "This task needs at least one image (JPEG or PNG) in task_files.",
             field="task_files",
         )
-    if images and not revision.llm_model.supports_vision:
+    if images and not model.supports_vision:
         raise Invalid(
-            f"{revision.llm_model.alias} cannot read images; this revision takes none.",
+            f"{model.alias} cannot read images; this revision takes none.",
             field="task_files",
         )
     return images

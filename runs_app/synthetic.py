@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from rightbrain.orgs.models import Project, User
 from runs_app import latency
+from runs_app.credits import credits_stored
 from runs_app.models import (
     NO_GROUP,
     DailyUsage,
@@ -44,7 +45,6 @@ GROUPS = ("web-shop", "mobile-app", "partner-api", None)
 # million tokens, at $0.001 per credit.
 INPUT_CREDITS = Decimal("0.003")
 OUTPUT_CREDITS = Decimal("0.015")
-_CENTS = Decimal("0.01")
 
 
 def _tasks_create(
@@ -147,8 +147,9 @@ def _run(
     failed = rng.random() < ERROR_RATE
     input_tokens = 0 if failed else int(rng.lognormvariate(5.3, 0.5))
     output_tokens = 0 if failed else int(rng.lognormvariate(4.2, 0.6))
-    credits = (input_tokens * INPUT_CREDITS + output_tokens * OUTPUT_CREDITS).quantize(
-        _CENTS
+    # Kept exact, as the run path keeps them (runs_app/credits.py).
+    credits = credits_stored(
+        input_tokens * INPUT_CREDITS + output_tokens * OUTPUT_CREDITS
     )
     return TaskRun(
         task=task,

@@ -31,6 +31,7 @@ from rightbrain.errors import DomainError
 from rightbrain.http import AuthedRequest
 from rightbrain.orgs.permissions import Perm
 from runs_app import files, reports, selectors, services
+from runs_app.credits import credits_shown
 from runs_app.display import friendly
 from runs_app.edits import EDITOR_FIELDS, PromptEdits
 from runs_app.forms import UsageFilterForm
@@ -113,9 +114,7 @@ def _condensed(run: TaskRun) -> dict[str, Any]:
             "input_tokens": run.input_tokens,
             "output_tokens": run.output_tokens,
             "total_tokens": run.total_tokens,
-            "credits": None
-            if run.charged_credits is None
-            else f"{run.charged_credits:.2f}",
+            "credits": credits_shown(run.charged_credits),
             "timing": None
             if run.llm_call_timing is None
             else round(run.llm_call_timing, 2),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from runs_app import forwarding
 
@@ -33,9 +33,21 @@ def forward_run(
         )
 
 
-@shared_task(name="runs_app.execute_queued_run", acks_late=True)
-def execute_queued_run(task_run_id: str) -> None:
+@shared_task(name="runs_app.execute_queued_run", acks_late=True, bind=True)
+def execute_queued_run(self: Task, task_run_id: str) -> None:
     """Carry out a run submitted asynchronously (`?async=true`, the dashboard)."""
     from runs_app.services import run_complete_queued
 
-    run_complete_queued(run_id=UUID(task_run_id))
+    delivery = self.request.delivery_info or {}
+    run_complete_queued(
+        run_id=UUID(task_run_id), redelivered=bool(delivery.get("redelivered"))
+    )
+
+
+@shared_task(name="runs_app.fail_stuck_runs")
+def fail_stuck_runs() -> int:
+    """The sweeper (beat, every RB_STUCK_RUN_SWEEP_SECONDS): fail the runs whose
+    worker died or that the queue never reached."""
+    from runs_app.services import runs_fail_stuck
+
+    return runs_fail_stuck()

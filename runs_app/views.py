@@ -29,6 +29,7 @@ from rightbrain.orgs.permissions import Perm
 from rightbrain.orgs.selectors import ProjectAccess, page_after
 from rightbrain.spreadsheet import safe_row
 from runs_app import budgets, charts, reports
+from runs_app.credits import credits_shown
 from runs_app.forms import RunFilterForm, UsageFilterForm
 from runs_app.models import ReportingGroup, TaskRun
 from runs_app.project_runs import (
@@ -338,7 +339,7 @@ def _csv_lines(runs: Any, tasks: dict[UUID, str]) -> Iterator[str]:
                     input_tokens,
                     output_tokens,
                     input_tokens + output_tokens,
-                    "" if credits is None else f"{credits:.2f}",
+                    "" if credits is None else credits_shown(credits),
                     "" if llm_seconds is None else llm_seconds,
                     "" if processor_seconds is None else processor_seconds,
                     email or "",

@@ -41,7 +41,10 @@ HELP_TEXTS = {
         "report unknown credits)."
     ),
     "output_price_per_mtok": "US dollars per million output tokens; blank if unknown.",
-    "enabled": "Disabled models are not offered to any project.",
+    "enabled": (
+        "Disabled models are not offered to any project, and runs of "
+        "revisions that name one are refused."
+    ),
     "retired": (
         "Retired models cannot be chosen for new revisions; existing ones "
         "run on the replacement, or fail if there is none."

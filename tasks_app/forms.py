@@ -82,6 +82,22 @@ PROMPT_FIELDS = {"user_prompt", "system_prompt"}
 IO_FIELDS = {"image_required", "optimise_images", "output_modality", "output_format"}
 
 
+# The revision fields the editor shows (annotation and test are added when set).
+_REVISION_KEYS = (
+    "system_prompt",
+    "user_prompt",
+    "llm_model_id",
+    "llm_config",
+    "fallback_llm_model_id",
+    "output_format",
+    "task_forwarder_id",
+    "image_required",
+    "optimise_images",
+    "input_processors",
+    "input_param_descriptions",
+)
+
+
 def input_field(variable: str, part: str) -> str:
     return f"input_{variable}_{part}"
 
@@ -406,6 +422,42 @@ class TaskEditorForm(forms.Form):
             input_param_descriptions=descriptions,
         )
 
+    def revision_edits(self, *, task: Any, source: Any) -> dict[str, Any]:
+        """The revision fields this form sets differently from `source`.
+
+        The form cannot show every setting (the fallback model's settings,
+        RAG, processor settings it has no field for) and shows some rounded
+        (the temperature as a percentage), so a field it shows just as it
+        would show `source` is left out: the service then carries the
+        source's value over exactly instead of the form's rendering of it.
+        Whether the result is a new configuration is the service's call.
+        """
+        spec = self.revision_spec()
+        shown = self.__class__(
+            initial_from_revision(task, source, self.models, make_live=False),
+            models=self.models,
+            forwarders=self.forwarders,
+            editing=True,
+        )
+        if not shown.is_valid():
+            # The source is not representable as it stands: send all of it.
+            edits = {key: getattr(spec, key) for key in _REVISION_KEYS}
+        else:
+            before = shown.revision_spec()
+            edits = {
+                key: getattr(spec, key)
+                for key in _REVISION_KEYS
+                if getattr(spec, key) != getattr(before, key)
+            }
+        if "llm_model_id" in edits:
+            # A new model takes the settings the form shows with it.
+            edits["llm_config"] = spec.llm_config
+        if spec.annotation:
+            edits["annotation"] = spec.annotation
+        if spec.test:
+            edits["test"] = True
+        return edits
+
     def task_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
@@ -703,23 +755,3 @@ def initial_from_revision(
         if key != "temperature" and key in params:
             initial[f"param_{key}"] = value
     return initial
-
-
-def revision_changes(spec: RevisionSpec, revision: Any) -> bool:
-    """Whether saving `spec` would describe another revision than `revision`."""
-    if spec.test or spec.annotation:
-        return True
-    current = {
-        "system_prompt": revision.system_prompt or "",
-        "user_prompt": revision.user_prompt,
-        "llm_model_id": revision.llm_model_id,
-        "llm_config": revision.llm_config or {},
-        "fallback_llm_model_id": revision.fallback_llm_model_id,
-        "output_format": revision.output_format,
-        "task_forwarder_id": revision.task_forwarder_id,
-        "image_required": revision.image_required,
-        "optimise_images": revision.optimise_images,
-        "input_processors": revision.input_processors or [],
-        "input_param_descriptions": revision.input_param_descriptions or {},
-    }
-    return any(getattr(spec, key) != value for key, value in current.items())

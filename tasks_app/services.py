@@ -453,8 +453,8 @@ def base_revision(task: Task) -> TaskRevision:
 
 
 def _spec_from(revision: TaskRevision, changes: Mapping[str, Any]) -> RevisionSpec:
-    """A spec copying `revision`, overridden by `changes`; annotation and test
-    are never copied."""
+    """A spec copying every field of `revision`, overridden by `changes`;
+    annotation and test are never copied."""
     values: dict[str, Any] = {
         "system_prompt": revision.system_prompt,
         "user_prompt": revision.user_prompt,
@@ -470,11 +470,93 @@ def _spec_from(revision: TaskRevision, changes: Mapping[str, Any]) -> RevisionSp
         "input_processors": revision.input_processors,
         "input_param_descriptions": revision.input_param_descriptions,
     }
-    if "llm_model_id" in changes and "llm_config" not in changes:
-        # Settings of one model rarely fit another: start clean.
-        values["llm_config"] = {}
+    # Settings of one model rarely fit another: a model that really changes
+    # starts clean unless its settings are given too. The same model sent
+    # again keeps its settings.
+    for model_key, config_key in (
+        ("llm_model_id", "llm_config"),
+        ("fallback_llm_model_id", "fallback_llm_config"),
+    ):
+        if (
+            model_key in changes
+            and changes[model_key] != values[model_key]
+            and config_key not in changes
+        ):
+            values[config_key] = {} if config_key == "llm_config" else None
     values.update(changes)
     return RevisionSpec(**values)
+
+
+def _configuration(revision: RevisionSpec | TaskRevision) -> dict[str, Any]:
+    """What a revision runs with, normalised so that two revisions compare
+    equal exactly when they would behave alike (notes and tags aside)."""
+    return {
+        "system_prompt": revision.system_prompt or "",
+        "user_prompt": revision.user_prompt,
+        "llm_model_id": revision.llm_model_id,
+        "llm_config": revision.llm_config or {},
+        "fallback_llm_model_id": revision.fallback_llm_model_id,
+        "fallback_llm_config": (revision.fallback_llm_config or {})
+        if revision.fallback_llm_model_id
+        else None,
+        "output_format": revision.output_format,
+        "task_forwarder_id": revision.task_forwarder_id,
+        "rag": revision.rag,
+        "image_required": revision.image_required,
+        "optimise_images": revision.optimise_images,
+        "input_processors": revision.input_processors or [],
+        "input_param_descriptions": revision.input_param_descriptions or {},
+    }
+
+
+def _unchanged(edited: RevisionSpec | TaskRevision, source: TaskRevision) -> bool:
+    """Whether `edited` describes `source` again: same configuration, and
+    neither a note nor a test revision asked for (those always make one)."""
+    if edited.test or edited.annotation:
+        return False
+    return _configuration(edited) == _configuration(source)
+
+
+@transaction.atomic
+def revision_save(
+    *,
+    task: Task,
+    user: User | None,
+    changes: Mapping[str, Any],
+    make_live: bool = False,
+    source: TaskRevision | None = None,
+) -> TaskRevision | None:
+    """Save an edit of `source` (default: the base revision) as a new revision.
+
+    Only the fields in `changes` differ from `source`; every other field is
+    carried over as it is, including ones an editor does not show. An edit
+    that describes the same configuration makes no revision and returns None
+    (a note or a test revision always makes one). `make_live` sends all the
+    traffic to the new revision in the same transaction, so a refused traffic
+    change leaves no revision behind. The dashboard and the API both save
+    edits here.
+    """
+    if source is None:
+        source = base_revision(task)
+    assert source.task_id == task.pk
+    spec = _spec_from(source, changes)
+    if _unchanged(spec, source):
+        # Decided before validation too: resending what a revision already
+        # says is no edit, even once its model has retired.
+        return None
+    revision = _build_revision(
+        task=task,
+        spec=spec,
+        user=user,
+        output_modality=task.output_modality,
+        missing=NotFound,
+    )
+    if _unchanged(revision, source):
+        return None
+    revision.save()
+    if make_live:
+        active_revisions_set(task=task, entries=[(revision.pk, Decimal(1))], actor=user)
+    return revision
 
 
 @transaction.atomic
@@ -484,15 +566,24 @@ def task_update(
     user: User | None,
     task_fields: Mapping[str, Any] | None = None,
     revision_fields: Mapping[str, Any] | None = None,
+    revision_source: TaskRevision | None = None,
+    make_live: bool = False,
     active_revisions: list[tuple[UUID, Decimal | None]] | None = None,
     tags: list[UUID] | None = None,
     revision_tags: list[UUID] | None = None,
 ) -> tuple[Task, TaskRevision | None]:
-    """Update a task; any revision field makes a new, inactive revision.
+    """Update a task; revision fields that change the configuration of
+    `revision_source` (default: the base revision) make a new revision
+    through `revision_save`, inactive unless `make_live`.
 
     Returns the task and the new revision (or None).
     """
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    # The project comes along for the audit records; only the task is locked.
+    task = (
+        Task.objects.select_related("project")
+        .select_for_update(of=("self",))
+        .get(pk=task.pk)
+    )
     task_fields = dict(task_fields or {})
     if "name" in task_fields:
         validate_task_name(task_fields["name"])
@@ -503,16 +594,14 @@ def task_update(
 
     new_revision = None
     if revision_fields:
-        base = base_revision(task)
-        new_revision = _build_revision(
+        new_revision = revision_save(
             task=task,
-            spec=_spec_from(base, revision_fields),
             user=user,
-            output_modality=task.output_modality,
-            missing=NotFound,
+            changes=revision_fields,
+            make_live=make_live,
+            source=revision_source,
         )
-        new_revision.save()
-    elif "output_modality" in task_fields:
+    if new_revision is None and "output_modality" in task_fields:
         # The modality must still suit the live model.
         base = base_revision(task)
         if (

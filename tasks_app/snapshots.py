@@ -13,6 +13,12 @@ The cache key holds all three, so a stale entry is never read again; it simply
 ages out. Versions move at the change and again after the commit, and an entry is always
 built after its key's parts were read, so a racing reader can only store
 something newer than its key, never older.
+
+When the cache is unreachable, snapshots are built from the database and not
+stored. A version move that could not be written then would leave the old
+entries readable once Redis is back, so the key also holds the cache
+generation, which the process that missed the write moves before it uses the
+cache again (rightbrain/cache_safe.py).
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
-from django.core.cache import cache
 from django.db import transaction
 
+from rightbrain import cache_safe
+from rightbrain.cache_safe import GENERATION_KEY
 from tasks_app.models import Task
 
 SNAPSHOT_SECONDS = 3600
@@ -35,23 +42,26 @@ def _tags_key(project_id: UUID) -> str:
     return f"rb:tags-version:{project_id}"
 
 
-def _versions(project_id: UUID) -> tuple[str, str]:
-    keys = [_tags_key(project_id), _CATALOGUE]
-    found = cache.get_many(keys)
+def _versions(keys: list[str]) -> list[str] | None:
+    """The current value of each version key, created when missing; None when
+    the cache is unreachable (then nothing is read from it or stored in it)."""
+    found = cache_safe.get_many(keys)
     for key in keys:
         if key not in found:
             # `add` so that two first readers agree on one version.
-            cache.add(key, uuid.uuid4().hex, None)
-            found[key] = cache.get(key)
-    return found[keys[0]], found[keys[1]]
+            cache_safe.add(key, uuid.uuid4().hex, None)
+            found[key] = cache_safe.get(key)
+            if found[key] is None:
+                return None
+    return [str(found[key]) for key in keys]
 
 
 def _bump(key: str) -> None:
     # Now, for reads inside this transaction, and again after the commit: a
     # reader between the two may have cached the old rows under the first
     # new version.
-    cache.set(key, uuid.uuid4().hex, None)
-    transaction.on_commit(lambda: cache.set(key, uuid.uuid4().hex, None))
+    cache_safe.set(key, uuid.uuid4().hex, None)
+    transaction.on_commit(lambda: cache_safe.set(key, uuid.uuid4().hex, None))
 
 
 def tags_changed(project_id: UUID) -> None:
@@ -76,20 +86,20 @@ def task_snapshots(
     tasks = list(tasks)
     if not tasks:
         return {}
-    tags_version, catalogue_version = _versions(tasks[0].project_id)
+    versions = _versions([_tags_key(tasks[0].project_id), _CATALOGUE, GENERATION_KEY])
+    if versions is None:
+        return build([task.pk for task in tasks])
     keys = {
-        task.pk: (
-            f"rb:task:{task.pk}:{task.modified.timestamp()}:{variant}:"
-            f"{tags_version}:{catalogue_version}"
-        )
+        task.pk: f"rb:task:{task.pk}:{task.modified.timestamp()}:{variant}:"
+        + ":".join(versions)
         for task in tasks
     }
-    found = cache.get_many(list(keys.values()))
+    found = cache_safe.get_many(keys.values())
     result = {task_id: found[key] for task_id, key in keys.items() if key in found}
     missing = [task_id for task_id in keys if task_id not in result]
     if missing:
         built = build(missing)
-        cache.set_many(
+        cache_safe.set_many(
             {keys[task_id]: built[task_id] for task_id in missing}, SNAPSHOT_SECONDS
         )
         result.update(built)
@@ -124,13 +134,12 @@ def watch_for_changes() -> None:
 def task_cached(task: Task, name: str, build: Callable[[], Any]) -> Any:
     """A value derived from the task and the catalogue only (say, its active
     revisions with their models), cached under the same versioning."""
-    catalogue_version = cache.get(_CATALOGUE)
-    if catalogue_version is None:
-        cache.add(_CATALOGUE, uuid.uuid4().hex, None)
-        catalogue_version = cache.get(_CATALOGUE)
-    key = f"rb:{name}:{task.pk}:{task.modified.timestamp()}:{catalogue_version}"
-    value = cache.get(key)
+    versions = _versions([_CATALOGUE, GENERATION_KEY])
+    if versions is None:
+        return build()
+    key = f"rb:{name}:{task.pk}:{task.modified.timestamp()}:" + ":".join(versions)
+    value = cache_safe.get(key)
     if value is None:
         value = build()
-        cache.set(key, value, SNAPSHOT_SECONDS)
+        cache_safe.set(key, value, SNAPSHOT_SECONDS)
     return value

@@ -41,7 +41,6 @@ from tasks_app.forms import (
     initial_for_new,
     initial_from_revision,
     initial_from_template,
-    revision_changes,
 )
 from tasks_app.models import LLMModel, Tag, TaskRevision
 from tasks_app.output_format import OutputFormatError
@@ -453,26 +452,16 @@ def _save_edit(
     form: TaskEditorForm,
     source: TaskRevision,
 ) -> TaskRevision | None:
-    """One update through the same service as the API; a second one sends all
-    traffic to the new revision when the user asked for it."""
-    spec = form.revision_spec(rag=source.rag)
-    revision_fields = (
-        {key: getattr(spec, key) for key in services.REVISION_FIELDS}
-        if revision_changes(spec, source)
-        else {}
-    )
+    """One update through the same service as the API, making the new
+    revision live in the same transaction when the user asked for it."""
     _task, revision = services.task_update(
         task=access.task,
         user=request.user,
         task_fields=form.task_fields(),
-        revision_fields=revision_fields,
+        revision_fields=form.revision_edits(task=access.task, source=source),
+        revision_source=source,
+        make_live=bool(form.cleaned_data.get("make_live")),
     )
-    if revision is not None and form.cleaned_data.get("make_live"):
-        services.task_update(
-            task=access.task,
-            user=request.user,
-            active_revisions=[(revision.pk, Decimal(1))],
-        )
     return revision
 
 

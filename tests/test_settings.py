@@ -52,6 +52,32 @@ def test_a_bad_boolean_is_refused_by_name():
     assert "DEBUG must be true or false" in result.stderr
 
 
+def test_a_broker_visibility_timeout_shorter_than_a_run_is_refused():
+    result = _manage(
+        "check",
+        env={"RB_STUCK_RUN_SECONDS": "900", "RB_BROKER_VISIBILITY_SECONDS": "600"},
+    )
+    assert result.returncode != 0
+    assert (
+        "RB_BROKER_VISIBILITY_SECONDS (600) must be longer than "
+        "RB_STUCK_RUN_SECONDS (900)" in result.stderr
+    )
+
+
+def test_the_broker_waits_longer_than_a_run_may_last_by_default():
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.RB_STUCK_RUN_SECONDS, s.RB_BROKER_VISIBILITY_SECONDS)",
+        env={"RB_LLM_TIMEOUT": "900", "RB_LLM_ATTEMPTS": "3"},
+    )
+    assert result.returncode == 0, result.stderr
+    # Three attempts of 900 s on the primary and on the fallback, plus 600 s.
+    assert result.stdout.split() == ["6000", "12000"]
+
+
 def test_sqlite_urls_are_relative_to_the_project_or_absolute():
     assert database_from_url("sqlite:///db.sqlite3")["NAME"] == str(
         PROJECT / "db.sqlite3"

@@ -8,13 +8,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from rightbrain import health
 from rightbrain.errors import BadRequest, Invalid
 from rightbrain.http import AuthedRequest
 from rightbrain.orgs import selectors, services
@@ -42,10 +42,20 @@ def _error_text(error: ValidationError) -> str:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers and the container HEALTHCHECK: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """For load balancers and the container HEALTHCHECK: each service's state.
+    503 only when the database does not answer; without the cache or the broker
+    Rightbrain still serves ("degraded")."""
+    states = health.service_states()
+    if not states["database"]:
+        status = "error"
+    elif all(states.values()):
+        status = "ok"
+    else:
+        status = "degraded"
+    body = {"status": status} | {
+        service: "ok" if answers else "error" for service, answers in states.items()
+    }
+    return JsonResponse(body, status=503 if status == "error" else 200)
 
 
 @require_GET

@@ -321,6 +321,12 @@ def task_get(
     PROJECT + "/task/{task_id}",
     response={200: TaskOut, **ERRORS},
     summary="Update a task (revision fields create a new revision)",
+    description=(
+        "Revision fields that change the base revision's configuration make a "
+        "new, inactive revision; every field not sent is carried over. Sending "
+        "what the base revision already says (no annotation, not a test "
+        "revision) makes none: 200 with the task unchanged."
+    ),
     operation_id="task_update",
 )
 def task_update(

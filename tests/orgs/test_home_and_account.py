@@ -79,12 +79,6 @@ def test_pages_hand_htmx_the_csrf_token_once_on_the_body(personas, as_user):
     assert '<body hx-headers=\'{"X-CSRFToken": "' in page.text
 
 
-def test_healthz_answers_when_the_database_does(db, client):
-    response = client.get(reverse("healthz"))
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
-
-
 def test_staff_use_the_django_admin_with_search(personas):
     staff = make_user("staff@rightbrain.test")
     staff.is_staff = staff.is_superuser = True

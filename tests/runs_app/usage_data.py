@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from rightbrain.orgs.models import Project, User
+from rightbrain.orgs.models import ApiKey, Project, User
 from runs_app.models import ReportingGroup, TaskRun
 from runs_app.services import reporting_group_for, usage_add
 from tasks_app.models import LLMModel, Task, TaskRevision
@@ -74,6 +74,7 @@ def record_run(
     error: bool = False,
     reporting_group: ReportingGroup | None = None,
     user: User | None = None,
+    api_key: ApiKey | None = None,
 ) -> TaskRun:
     run = TaskRun.objects.create(
         task=task,
@@ -84,6 +85,7 @@ def record_run(
         status=TaskRun.Status.FAILED if error else TaskRun.Status.SUCCEEDED,
         llm_model=revision.llm_model,
         user=user,
+        api_key=api_key,
         reporting_group=reporting_group,
         input_tokens=input_tokens,
         output_tokens=output_tokens,

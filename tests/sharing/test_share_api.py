@@ -547,3 +547,20 @@ def test_a_spent_project_budget_stops_share_runs_without_telling_its_size(
     assert TaskRun.objects.count() == runs_before
     share.refresh_from_db()
     assert share.use_count == 0  # the use was given back
+
+
+def test_a_public_run_on_a_retired_model_without_replacement_is_refused(
+    shared, client, fake_llm, served_model
+):
+    share = shared.share(custom_short_id="ret1")
+    served_model.retired = timezone.now()
+    served_model.save()
+    runs_before = TaskRun.objects.count()
+    calls_before = len(fake_llm.requests)
+    response = client.post(_public("ret1") + "/run")
+    assert response.status_code == 422
+    assert "Primary is retired and has no replacement" in response.text
+    assert TaskRun.objects.count() == runs_before
+    share.refresh_from_db()
+    assert share.use_count == 0
+    assert len(fake_llm.requests) == calls_before
