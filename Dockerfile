@@ -5,7 +5,7 @@
 #
 #   docker build -t rightbrain .
 #   docker run -e SECRET_KEY=... -e DATABASE_URL=postgres://... -e REDIS_URL=redis://... \
-#       -p 8000:8000 rightbrain
+#       -e RB_S3_BUCKET=... -e RB_S3_ENDPOINT_URL=... -p 8000:8000 rightbrain
 
 ARG PYTHON_IMAGE=python:3.12-slim
 
@@ -49,6 +49,10 @@ WORKDIR /app
 # The code stays owned by root: the app user can read it but not change it.
 COPY . .
 
+# /app/media holds run files only when no RB_S3_BUCKET is set, which suits a single
+# container; as soon as a worker or a second replica runs, set the bucket (see
+# compose.yaml) so every process sees the same files.
+#
 # Hashed, compressed static files for whitenoise. The manifest storage is used only
 # with DEBUG off, and settings refuse to load with DEBUG off and no SECRET_KEY, so
 # this one command gets a throwaway key; it is not kept in the image's environment.

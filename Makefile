@@ -40,7 +40,7 @@ help:
 	@echo "make test     run the test suite (pass pytest arguments with ARGS=...)"
 	@echo "make lint     ruff format --check, ruff check, mypy"
 	@echo "make fmt      ruff format + ruff check --fix"
-	@echo "make migrate  apply database migrations"
+	@echo "make migrate  apply database migrations and prepare the run-file store"
 	@echo "make serve    production-style ASGI server (uvicorn; PORT, WEB_CONCURRENCY)"
 	@echo "make worker   Celery worker (needs REDIS_URL or CELERY_BROKER_URL)"
 	@echo "make beat     Celery beat scheduler (needs REDIS_URL or CELERY_BROKER_URL)"
@@ -125,8 +125,11 @@ fmt: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Once per deploy: the database, then the run-file store (creates the bucket
+# when RB_S3_BUCKET names one that is missing; nothing to do on local disk).
 migrate: $(RUNTIME_STAMP)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py prepare_file_store
 
 # --- production-style processes ------------------------------------------------
 # The same command lines as the Dockerfile's CMD and compose.yaml's services.

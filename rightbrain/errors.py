@@ -54,6 +54,12 @@ class UnsupportedFile(DomainError):
     status = 415
 
 
+class Unavailable(DomainError):
+    """A service the request needs is not answering; nothing was kept (API: 503)."""
+
+    status = 503
+
+
 class TooManyRequests(DomainError):
     """Over a rate limit (API: 429 with Retry-After)."""
 

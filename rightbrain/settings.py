@@ -91,6 +91,51 @@ def database_from_url(url: str) -> dict:
     )
 
 
+def file_storage() -> dict:
+    """Where run files live: an S3-compatible bucket when RB_S3_BUCKET is set,
+    else local disk under MEDIA_ROOT.
+
+    Processes that share files (web and worker, several web replicas) need the
+    bucket. Its objects are private: users never get a bucket address; the app
+    serves the bytes itself or through a signed link on RB_FILES_ORIGIN after
+    its own access checks, so the storage never signs URLs of its own."""
+    bucket = env("RB_S3_BUCKET")
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    from botocore.config import Config
+
+    endpoint_url = env("RB_S3_ENDPOINT_URL") or None
+    # Path-style addresses (endpoint/bucket/key) work on every S3-compatible
+    # server without a wildcard DNS name; AWS itself prefers virtual hosts.
+    addressing_style = env("RB_S3_ADDRESSING_STYLE", "path" if endpoint_url else "auto")
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url,
+            "region_name": env("RB_S3_REGION") or None,
+            # Empty: boto3's own chain (an instance role, AWS_* variables).
+            "access_key": env("RB_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("RB_S3_SECRET_ACCESS_KEY") or None,
+            "location": env("RB_S3_PREFIX").strip("/"),
+            "default_acl": "private",
+            "querystring_auth": False,
+            # Keys are time-ordered UUIDs: no name is ever reused, so the HEAD
+            # request that looks for a free name would only add a round trip.
+            "file_overwrite": True,
+            "client_config": Config(
+                s3={"addressing_style": addressing_style},
+                signature_version="s3v4",
+                # A store that does not answer fails the request in seconds
+                # instead of holding a web worker for minutes.
+                connect_timeout=env_int("RB_S3_CONNECT_TIMEOUT", 5),
+                read_timeout=env_int("RB_S3_READ_TIMEOUT", 30),
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        },
+    }
+
+
 DEBUG = env_bool("DEBUG", True)
 
 SECRET_KEY = env("SECRET_KEY")
@@ -304,7 +349,7 @@ STATICFILES_FINDERS = [
     "rightbrain.staticfinders.PlotlyFinder",
 ]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": file_storage(),
     # Hashed, compressed files need `collectstatic` first: the production image
     # runs it at build time; development serves the source files directly.
     "staticfiles": {

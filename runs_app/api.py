@@ -656,12 +656,13 @@ def project_recent_runs(
 
 @router.get(
     PROJECT + "/task/{task_id}/run/{task_run_id}/file/{stored_filename}",
-    response={200: None, 302: None, **ERRORS},
+    response={200: None, 302: None, **ERRORS, 503: ErrorResponse},
     summary="Download a file of a run",
     description="The file as an attachment (JPEG and PNG images inline), with "
     "`X-Content-Type-Options: nosniff` and a sandboxing Content-Security-Policy. "
     "With a files origin configured, a redirect (302) to a signed, short-lived "
-    "URL there instead.",
+    "URL there instead. 404 when the file's bytes are gone from storage, 503 "
+    "while the file store does not answer.",
     operation_id="task_run_file",
 )
 def task_run_file(

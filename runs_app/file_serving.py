@@ -22,11 +22,15 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core import signing
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.urls import reverse
 
-from runs_app import file_types
+from runs_app import file_types, files
 from runs_app.models import RunFile
 
 FILE_CSP = "sandbox; default-src 'none'"
@@ -38,8 +42,12 @@ _SIGNATURES = {
 
 
 def file_response(file: RunFile) -> FileResponse:
-    """The file's bytes with the headers that keep a browser from running them."""
-    handle = default_storage.open(file.storage_key, "rb")
+    """The file's bytes with the headers that keep a browser from running them.
+
+    Raises files.StoredFileMissing (404) when the bytes are gone and
+    files.StoreUnavailable (503) when the store does not answer; the API turns
+    both into its error envelope, pages into `refusal`."""
+    handle = files.open_stored(file.storage_key)
     inline = _is_image(handle, file.content_type)
     known = file.content_type in file_types.BY_CONTENT_TYPE
     response = FileResponse(
@@ -51,6 +59,23 @@ def file_response(file: RunFile) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = FILE_CSP
     response["Cache-Control"] = "private"
+    return response
+
+
+def refusal(message: str, status: int) -> HttpResponse:
+    """A plain-text refusal where a file was asked for, as safe as a file."""
+    response = HttpResponse(message, status=status, content_type="text/plain")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = FILE_CSP
+    return response
+
+
+def refusal_for(
+    error: files.StoredFileMissing | files.StoreUnavailable,
+) -> HttpResponse:
+    response = refusal(error.message, error.status)
+    if error.status == 503:
+        response["Retry-After"] = "30"
     return response
 
 

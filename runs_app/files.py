@@ -9,6 +9,10 @@ RB_IMAGE_MAX_SIDE pixels on the long side and re-encoded before they go to the
 model. A request may carry at most RB_MAX_FILES_PER_RUN files of at most
 RB_MAX_FILE_BYTES each and RB_MAX_RUN_UPLOAD_BYTES together; all of that is
 checked before anything is stored (multipart parts before they are read).
+
+The bytes go through Django's default storage: local disk by default, a
+private S3-compatible bucket with RB_S3_BUCKET (rightbrain/settings.py). A
+store that fails is a 503 with nothing kept, a file gone from it a 404.
 """
 
 from __future__ import annotations
@@ -16,24 +20,47 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from boto3.exceptions import Boto3Error
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
-from rightbrain.errors import BadRequest, Invalid, TooLarge, UnsupportedFile
+from rightbrain.errors import (
+    BadRequest,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unavailable,
+    UnsupportedFile,
+)
 from rightbrain.ids import uuid7
 from runs_app import file_types
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 FIELD = "task_files"
+# What the storage backends raise when the store fails: local disk, or an
+# S3-compatible bucket through boto3.
+STORE_ERRORS = (OSError, BotoCoreError, ClientError, Boto3Error)
+
+logger = logging.getLogger(__name__)
+
+
+class StoreUnavailable(Unavailable):
+    """The file store did not take or give back a file."""
+
+
+class StoredFileMissing(NotFound):
+    """A file's row exists but its bytes are gone from the store."""
 
 
 @dataclass
@@ -222,17 +249,71 @@ def store(upload: Upload, *, task_id: object) -> tuple[str, str]:
         )
     extension = kind.extension
     stored_filename = f"{uuid7()}.{extension}"
-    key = default_storage.save(
-        storage_key_for(task_id, stored_filename), ContentFile(upload.data)
-    )
+    try:
+        key = default_storage.save(
+            storage_key_for(task_id, stored_filename), ContentFile(upload.data)
+        )
+    except STORE_ERRORS as error:
+        logger.warning("Storing %s failed: %s", upload.filename, error)
+        raise StoreUnavailable(
+            "File storage is not answering, so the run's files could not be "
+            "kept; nothing was saved. Try again shortly.",
+            field=FIELD,
+        ) from error
     return stored_filename, key
 
 
+def store_all(
+    uploads: Iterable[Upload], *, task_id: object
+) -> list[tuple[Upload, str, str]]:
+    """Store every upload, or none: when one fails, those already stored are
+    deleted again before StoreUnavailable is raised."""
+    stored: list[tuple[Upload, str, str]] = []
+    try:
+        for upload in uploads:
+            stored.append((upload, *store(upload, task_id=task_id)))
+    except StoreUnavailable:
+        delete_stored([key for _upload, _name, key in stored])
+        raise
+    return stored
+
+
+def open_stored(key: str) -> File:
+    """The stored file, open for reading. Its bytes are fetched here, so a
+    missing file or a failing store is known before an answer starts."""
+    try:
+        handle = default_storage.open(key, "rb")
+        handle.read(0)
+    except FileNotFoundError:
+        raise StoredFileMissing("This file no longer exists.") from None
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey"}:
+            raise StoredFileMissing("This file no longer exists.") from None
+        raise _unreadable(key, error) from error
+    except STORE_ERRORS as error:
+        raise _unreadable(key, error) from error
+    return handle
+
+
+def _unreadable(key: str, error: Exception) -> StoreUnavailable:
+    logger.warning("Reading %s from file storage failed: %s", key, error)
+    return StoreUnavailable(
+        "File storage is not answering, so this file cannot be read right now. "
+        "Try again shortly."
+    )
+
+
 def read_stored(key: str) -> bytes:
-    with default_storage.open(key, "rb") as stored:
+    with open_stored(key) as stored:
         return stored.read()
 
 
 def delete_stored(keys: list[str]) -> None:
+    """Delete what can be deleted. Called once the rows are gone (or were
+    never written), so a store that fails now leaves an orphaned object,
+    logged, rather than failing what the user asked for."""
     for key in keys:
-        default_storage.delete(key)
+        try:
+            default_storage.delete(key)
+        except STORE_ERRORS as error:
+            logger.warning("Deleting %s from file storage failed: %s", key, error)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.http import require_GET
 
-from runs_app import file_serving
+from runs_app import file_serving, files
 from runs_app.models import RunFile
 
 FILES_PREFIX = "/files/"
@@ -26,10 +26,7 @@ def _on_files_host(request: HttpRequest) -> bool:
 
 
 def _refused(message: str, status: int) -> HttpResponse:
-    response = HttpResponse(message, status=status, content_type="text/plain")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = file_serving.FILE_CSP
-    return response
+    return file_serving.refusal(message, status)
 
 
 def refusal_on_files_host(request: HttpRequest) -> HttpResponse | None:
@@ -66,4 +63,7 @@ def signed_file(request: HttpRequest, token: str, name: str) -> HttpResponseBase
     file = RunFile.objects.filter(pk=file_id).first()
     if file is None:
         return _refused("This file no longer exists.", 404)
-    return file_serving.file_response(file)
+    try:
+        return file_serving.file_response(file)
+    except (files.StoredFileMissing, files.StoreUnavailable) as error:
+        return file_serving.refusal_for(error)

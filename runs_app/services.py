@@ -528,10 +528,7 @@ def run_record(
     """Write the finished run, its files and its hourly usage in one
     transaction; `queued` is the row an asynchronous run was submitted as."""
     task = prepared.task
-    generated = [
-        (upload, *files.store(upload, task_id=task.pk))
-        for upload in outputs.uploads_of(outcome.reply)
-    ]
+    generated = files.store_all(outputs.uploads_of(outcome.reply), task_id=task.pk)
     run = queued or TaskRun(
         task=task,
         task_revision=prepared.revision,
@@ -568,14 +565,11 @@ def run_record(
         output_tokens=run.output_tokens,
     )
     # A queued run's input files were stored when it was submitted.
-    stored = (
-        []
-        if queued
-        else [
-            (upload, *files.store(upload, task_id=task.pk))
-            for upload in prepared.uploads
-        ]
-    )
+    try:
+        stored = [] if queued else files.store_all(prepared.uploads, task_id=task.pk)
+    except files.StoreUnavailable:
+        files.delete_stored([key for _upload, _name, key in generated])
+        raise
     try:
         with transaction.atomic():
             if queued is not None and not _still_running(run):
@@ -700,7 +694,7 @@ def run_submit(
         access_token_hash=access_token_hash,
         created=timezone.now(),
     )
-    stored = [(upload, *files.store(upload, task_id=task.pk)) for upload in uploads]
+    stored = files.store_all(uploads, task_id=task.pk)
     try:
         with transaction.atomic():
             run.save(force_insert=True)
@@ -807,8 +801,8 @@ def run_complete_queued(*, run_id: UUID, redelivered: bool = False) -> TaskRun |
         return _run_taken(run_id)
     except DomainError as error:
         # What the submit could not check (a page that would not load, an
-        # unreadable document, a stored file gone) ends the run as failed,
-        # with the reason.
+        # unreadable document, a stored file gone, a file store that is down)
+        # ends the run as failed, with the reason.
         _run_fail(run_id=run_id, error=error.message, ending=TaskRun.Status.RUNNING)
     except RunNoLongerRunning:
         logger.warning(
@@ -858,7 +852,7 @@ def _stored_uploads(run: TaskRun) -> list[files.Upload]:
     for file in run.files.filter(direction=RunFile.Direction.INPUT):
         try:
             data = files.read_stored(file.storage_key)
-        except OSError as error:
+        except files.StoredFileMissing as error:
             logger.warning(
                 "Run %s: stored input file %s is unreadable: %s",
                 run.pk,

@@ -19,7 +19,6 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -308,10 +307,11 @@ def _example_uploads(run: TaskRun) -> list[files.Upload]:
     stored = RunFile.objects.filter(task_run=run, direction=RunFile.Direction.INPUT)
     uploads = []
     for file in stored:
-        with default_storage.open(file.storage_key, "rb") as handle:
-            uploads.append(
-                files.upload_from_bytes(file.original_filename, handle.read())
+        uploads.append(
+            files.upload_from_bytes(
+                file.original_filename, files.read_stored(file.storage_key)
             )
+        )
     return uploads
 
 

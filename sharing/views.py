@@ -464,7 +464,10 @@ def share_file(
     )
     if file is None:
         raise Http404("This link has no such file.")
-    return _noindex(file_serving.file_download(file))
+    try:
+        return _noindex(file_serving.file_download(file))
+    except (files.StoredFileMissing, files.StoreUnavailable) as error:
+        return _noindex(file_serving.refusal_for(error))
 
 
 # Cloning ------------------------------------------------------------------------------

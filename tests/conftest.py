@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -266,3 +267,50 @@ def fake_dns(monkeypatch):
     fake = FakeDNS(real_getaddrinfo=socket.getaddrinfo)
     monkeypatch.setattr(socket, "getaddrinfo", fake.getaddrinfo)
     return fake
+
+
+# Run files in an S3-compatible bucket -----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _s3_server():
+    from tests.fake_s3 import start_s3_server
+
+    server, endpoint_url = start_s3_server()
+    yield endpoint_url
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(_s3_server, monkeypatch):
+    """The RB_S3_* variables of a deployment, naming a fresh bucket on the
+    local S3 server (not created yet); returns the bucket's outside view."""
+    from tests.fake_s3 import ACCESS_KEY, REGION, SECRET_KEY, Bucket, s3_client
+
+    name = f"rb-test-{uuid.uuid4().hex[:16]}"
+    variables = {
+        "RB_S3_BUCKET": name,
+        "RB_S3_ENDPOINT_URL": _s3_server,
+        "RB_S3_REGION": REGION,
+        "RB_S3_ACCESS_KEY_ID": ACCESS_KEY,
+        "RB_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+        "RB_S3_PREFIX": "rightbrain",
+        # boto3 never looks for an instance role off this machine.
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for variable, value in variables.items():
+        monkeypatch.setenv(variable, value)
+    return Bucket(_s3_server, name, "rightbrain", s3_client(_s3_server))
+
+
+@pytest.fixture
+def s3_bucket(s3_env, settings, tmp_path):
+    """Run files stored in an existing bucket on the local S3 server, with the
+    storage built from the environment as the settings build it. MEDIA_ROOT
+    points at an empty folder, so a test can show nothing lands on disk."""
+    from rightbrain.settings import file_storage
+
+    s3_env.client.create_bucket(Bucket=s3_env.name)
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {**settings.STORAGES, "default": file_storage()}
+    return s3_env

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rightbrain.settings import database_from_url
+from rightbrain.settings import database_from_url, file_storage
 
 PROJECT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
@@ -123,3 +123,24 @@ def test_no_environment_means_eager_celery_and_sqlite():
     assert result.stdout.split() == ["True", "django.db.backends.sqlite3"], (
         result.stderr
     )
+
+
+def test_run_files_stay_on_local_disk_without_a_bucket(monkeypatch):
+    monkeypatch.delenv("RB_S3_BUCKET", raising=False)
+    assert file_storage() == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
+
+def test_a_bucket_makes_run_files_private_objects_in_it(monkeypatch):
+    monkeypatch.setenv("RB_S3_BUCKET", "files")
+    monkeypatch.setenv("RB_S3_PREFIX", "/tenant-a/")
+    monkeypatch.delenv("RB_S3_ENDPOINT_URL", raising=False)
+    configured = file_storage()
+    assert configured["BACKEND"] == "storages.backends.s3.S3Storage"
+    options = configured["OPTIONS"]
+    assert options["bucket_name"] == "files"
+    assert options["location"] == "tenant-a"
+    assert options["default_acl"] == "private"
+    # Users are never handed a bucket address, signed or not.
+    assert options["querystring_auth"] is False
+    # Against AWS itself botocore picks the addressing style.
+    assert options["client_config"].s3["addressing_style"] == "auto"
