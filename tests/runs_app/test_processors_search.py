@@ -181,9 +181,16 @@ def test_saving_a_revision_with_max_results_5_or_20_is_accepted(run_task, max_re
     assert task["revisions"][0]["input_processors"][0]["config"] == {
         "max_results": max_results
     }
+    # An update that changes nothing makes no revision: revise to the other bound.
+    other = 25 - max_results
     revised = client.post(
         f"/task/{task['id']}",
-        {"input_processors": _processor(max_results=max_results)},
+        {"input_processors": _processor(max_results=other)},
     )
     assert revised.status_code == 200
-    assert len(revised.json()["revisions"]) == 2
+    revisions = revised.json()["revisions"]
+    assert len(revisions) == 2
+    assert {r["input_processors"][0]["config"]["max_results"] for r in revisions} == {
+        5,
+        20,
+    }
