@@ -40,6 +40,12 @@ ENV DEBUG=false \
     PYTHONPATH=/app \
     DATABASE_URL=sqlite:////app/data/db.sqlite3
 
+# DejaVu fonts: PDF output embeds them so text beyond Latin-1 (Greek, Cyrillic,
+# typographic quotes, ...) survives; without them it is replaced by "?".
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 rightbrain \
  && useradd --system --uid 10001 --gid rightbrain --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin rightbrain

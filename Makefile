@@ -33,7 +33,7 @@ pip_install = $(PY) -m pip install --quiet $(1) 2>&1 | { grep -v -e '$(PIP_NOISE
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: help run test lint fmt serve worker beat migrate clean venv
+.PHONY: help run test lint fmt serve worker beat migrate clean venv env
 
 help:
 	@echo "make run      start Rightbrain on http://127.0.0.1:$(PORT) (SQLite, no services needed)"
@@ -42,6 +42,7 @@ help:
 	@echo "make fmt      ruff format + ruff check --fix"
 	@echo "make migrate  apply database migrations and prepare the run-file store"
 	@echo "make serve    production-style ASGI server (uvicorn; PORT, WEB_CONCURRENCY)"
+	@echo "make env      create .env with a random SECRET_KEY for docker compose (never overwrites)"
 	@echo "make worker   Celery worker (needs REDIS_URL or CELERY_BROKER_URL)"
 	@echo "make beat     Celery beat scheduler (needs REDIS_URL or CELERY_BROKER_URL)"
 	@echo "make clean    remove .venv, the SQLite database, collected static files, caches"
@@ -137,6 +138,18 @@ migrate: $(RUNTIME_STAMP)
 serve: $(RUNTIME_STAMP)
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(VENV)/bin/uvicorn rightbrain.asgi:application --host 0.0.0.0 --port $${PORT:-8000} --workers $${WEB_CONCURRENCY:-2} --proxy-headers
+
+# For docker compose, which reads .env on every command. An existing .env is
+# left alone: a new key would sign everyone out and make stored encrypted
+# secrets unreadable.
+env:
+	@if [ -e .env ]; then \
+	  echo ".env exists; leaving it unchanged."; \
+	else \
+	  key="$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	  (umask 077; sed "s|^SECRET_KEY=\$$|SECRET_KEY=$$key|" .env.example > .env); \
+	  echo "Created .env with a random SECRET_KEY."; \
+	fi
 
 define require_broker
 	@if [ -z "$${CELERY_BROKER_URL:-}$${REDIS_URL:-}" ]; then \

@@ -449,6 +449,9 @@ RB_SEARCH_PROVIDER = env("RB_SEARCH_PROVIDER", env("SEARCH_PROVIDER", "perplexit
 RB_SEARCH_API_KEY = env("RB_SEARCH_API_KEY", env("PERPLEXITY_API_KEY"))
 RB_SEARCH_API_BASE = env("RB_SEARCH_API_BASE", "https://api.perplexity.ai")
 RB_SEARCH_TIMEOUT = float(env("RB_SEARCH_TIMEOUT", "30"))
+# Where PDF output finds the DejaVu fonts it embeds for text beyond Latin-1
+# (Debian's fonts-dejavu-core; the image installs it).
+RB_PDF_FONT_DIR = env("RB_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
 # Key for secrets stored encrypted (task access tokens, signing keys); derived from
 # SECRET_KEY when unset.
 RB_ENCRYPTION_KEY = env("RB_ENCRYPTION_KEY")

@@ -6,8 +6,8 @@ HTML out. fpdf2 lays out only plain text inside table cells, so cells lose
 their emphasis; should its HTML support still refuse some nesting, the text is
 laid out as plain paragraphs instead: a model's answer always becomes a
 document. PDF's built-in fonts cover Latin-1 only, so DejaVu is embedded when
-the system has it (Debian's fonts-dejavu-core); without it, characters outside
-Latin-1 are replaced rather than failing the run.
+the system has it (Debian's fonts-dejavu-core, in RB_PDF_FONT_DIR); without it,
+characters outside Latin-1 are replaced rather than failing the run.
 """
 
 from __future__ import annotations
@@ -16,20 +16,26 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
+from django.conf import settings
 from fpdf import FPDF
 from fpdf.errors import FPDFException
 from fpdf.html import DEFAULT_TAG_STYLES
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-_FACES = {
-    "": "DejaVuSans.ttf",
-    "B": "DejaVuSans-Bold.ttf",
-    "I": "DejaVuSans-Oblique.ttf",
-    "BI": "DejaVuSans-BoldOblique.ttf",
-}
+# Debian's fonts-dejavu-core (installed in the image) ships the upright faces
+# only; fonts-dejavu-extra adds the obliques. Italics use an oblique face when
+# one is there and are set upright otherwise, so the core package is enough.
+_REGULAR = "DejaVuSans.ttf"
+_BOLD = "DejaVuSans-Bold.ttf"
 _MONO = "DejaVuSansMono.ttf"
+REQUIRED_FONTS = (_REGULAR, _BOLD, _MONO)
+_FACES = {
+    "": (_REGULAR,),
+    "B": (_BOLD,),
+    "I": ("DejaVuSans-Oblique.ttf", _REGULAR),
+    "BI": ("DejaVuSans-BoldOblique.ttf", _BOLD),
+}
 # Typography models like, spelled in Latin-1 for the built-in fonts.
 _PLAIN = str.maketrans(
     {
@@ -72,8 +78,12 @@ def _plain(inline: Token) -> str:
     )
 
 
+def _font_dir() -> Path:
+    return Path(settings.RB_PDF_FONT_DIR)
+
+
 def _has_unicode_fonts() -> bool:
-    return all((_DEJAVU / name).is_file() for name in [*_FACES.values(), _MONO])
+    return all((_font_dir() / name).is_file() for name in REQUIRED_FONTS)
 
 
 def _latin1(text: str) -> str:
@@ -98,9 +108,11 @@ def _document(title: str) -> tuple[FPDF, str, str]:
     pdf.add_page()
     if not _has_unicode_fonts():
         return pdf, "Helvetica", "Courier"
-    for style, name in _FACES.items():
-        pdf.add_font("DejaVu", style=style, fname=_DEJAVU / name)
-    pdf.add_font("DejaVuMono", fname=_DEJAVU / _MONO)
+    fonts = _font_dir()
+    for style, choices in _FACES.items():
+        face = next(name for name in choices if (fonts / name).is_file())
+        pdf.add_font("DejaVu", style=style, fname=fonts / face)
+    pdf.add_font("DejaVuMono", fname=fonts / _MONO)
     return pdf, "DejaVu", "DejaVuMono"
 
 

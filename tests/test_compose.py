@@ -5,12 +5,17 @@ does (YAML with merge keys, `${VAR:-default}` substitution) and checks the
 wiring: MinIO keeps its data in a named volume, the one-shot migration
 prepares the bucket before anything starts, and web, worker and beat get the
 same store with the credentials MinIO was started with. The app's settings
-are then built from that environment.
+are then built from that environment. SECRET_KEY comes from a `.env` file that
+compose reads by itself (so every terminal gets the same key), made once by
+`make env` and never overwritten.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,7 +25,8 @@ from django.utils.module_loading import import_string
 
 from rightbrain.settings import file_storage
 
-COMPOSE = Path(__file__).resolve().parent.parent / "compose.yaml"
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "compose.yaml"
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 _VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
 
@@ -90,10 +96,119 @@ def test_the_bucket_is_prepared_once_before_web_and_worker_start():
     assert migrate["depends_on"]["minio"] == {"condition": "service_healthy"}
     for name in ("web", "worker"):
         depends = services[name]["depends_on"]
+        assert depends["minio"] == {"condition": "service_healthy"}, name
+
+
+def test_web_worker_and_beat_start_only_after_the_migrations_succeeded():
+    services = _services()
+    migrate = services["migrate"]
+    assert migrate["restart"] == "no"  # a one-shot, not restarted once done
+    assert migrate["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    for name in ("web", "worker", "beat"):
+        depends = services[name]["depends_on"]
         assert depends["migrate"] == {"condition": "service_completed_successfully"}, (
             name
         )
-        assert depends["minio"] == {"condition": "service_healthy"}, name
+
+
+def test_what_must_survive_a_restart_is_in_named_volumes_and_apps_keep_nothing():
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services = compose["services"]
+    for name, mount in (
+        ("postgres", "/var/lib/postgresql/data"),
+        ("redis", "/data"),
+        ("minio", "/data"),
+    ):
+        volume, target = services[name]["volumes"][0].split(":")
+        assert target == mount, name
+        assert volume in compose["volumes"], name  # named, not a bind mount
+    for name in APP_SERVICES:
+        assert "volumes" not in services[name], name
+        environment = _services()[name]["environment"]
+        # Run files go to the bucket, not to the container's MEDIA_ROOT; the
+        # database is PostgreSQL, not the image's SQLite default.
+        assert environment["RB_S3_BUCKET"], name
+        assert environment["DATABASE_URL"].startswith("postgres://"), name
+    # beat's schedule is disposable: kept in /tmp, it is rebuilt on start.
+    assert "--schedule /tmp/" in services["beat"]["command"]
+
+
+def test_secret_key_is_required_and_the_message_says_how_to_make_one():
+    raw = yaml.safe_load(COMPOSE.read_text())["x-app"]["environment"]["SECRET_KEY"]
+    match = _VARIABLE.fullmatch(raw)
+    assert match is not None
+    name, kind, message = match.groups()
+    assert (name, kind) == ("SECRET_KEY", "?")
+    assert "make env" in message
+    for service in APP_SERVICES:
+        assert _services()[service]["environment"]["SECRET_KEY"] == (
+            "<SECRET_KEY required>"
+        )
+        key = _services({"SECRET_KEY": "from-dot-env"})[service]["environment"]
+        assert key["SECRET_KEY"] == "from-dot-env"
+
+
+def test_env_example_has_no_secret_and_env_is_kept_out_of_git_and_the_image():
+    example = (ROOT / ".env.example").read_text()
+    assert re.search(r"^SECRET_KEY=$", example, re.MULTILINE)
+    assert "RB_ENCRYPTION_KEY" in example
+    gitignore = (ROOT / ".gitignore").read_text().splitlines()
+    dockerignore = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ".env" in gitignore
+    assert ".env" in dockerignore
+    assert ".env.example" not in gitignore
+
+
+def _make_env(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "env"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ["PATH"], "HOME": str(folder)},
+        timeout=30,
+    )
+
+
+def _secret_key(dot_env: Path) -> str:
+    found = re.search(r"^SECRET_KEY=(.*)$", dot_env.read_text(), re.MULTILINE)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_env_writes_a_random_key_once_and_never_overwrites_it(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+        shutil.copy(ROOT / ".env.example", folder / ".env.example")
+        made = _make_env(folder)
+        assert made.returncode == 0, made.stderr
+        assert "Created .env" in made.stdout
+
+    key = _secret_key(first / ".env")
+    assert len(key) >= 50
+    assert key != _secret_key(second / ".env")
+    assert (first / ".env").stat().st_mode & 0o077 == 0  # readable by its owner only
+    # Everything else is the example as it was.
+    assert (
+        re.sub(
+            r"^SECRET_KEY=.*$",
+            "SECRET_KEY=",
+            (first / ".env").read_text(),
+            flags=re.MULTILINE,
+        )
+        == (ROOT / ".env.example").read_text()
+    )
+
+    # A second call, say from another terminal, keeps the key: a new one would
+    # sign everyone out and make stored encrypted secrets unreadable.
+    before = (first / ".env").read_text()
+    again = _make_env(first)
+    assert again.returncode == 0, again.stderr
+    assert "leaving it unchanged" in again.stdout
+    assert (first / ".env").read_text() == before
 
 
 def test_the_settings_build_a_private_s3_store_from_the_compose_environment(
