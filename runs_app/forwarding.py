@@ -23,7 +23,6 @@ import json
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -70,36 +69,37 @@ class BackgroundDeliveries:
     With no broker, Celery runs a task in the caller, here the request that
     made the run: a destination that hangs would hold it for four timeouts and
     the pauses between them. Here every attempt and pause happens off the
-    request instead. Nothing survives a restart of the process, as nothing
-    queued does without a broker.
+    request instead. The threads are daemons, so a process that stops does not
+    wait out minutes of pauses: nothing queued survives a restart without a
+    broker, and neither do these.
     """
 
-    def __init__(self, threads: int = 4) -> None:
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="forwarder")
-        self._pending: set[Future[None]] = set()
+    def __init__(self) -> None:
+        self._pending: set[threading.Thread] = set()
         self._lock = threading.Lock()
 
     def submit(self, task_run_id: str, forwarder_id: str, delivery_id: str) -> None:
-        future = self._pool.submit(
-            self._deliver, task_run_id, forwarder_id, delivery_id
+        thread = threading.Thread(
+            target=self._deliver,
+            args=(task_run_id, forwarder_id, delivery_id),
+            name=f"forwarder-{delivery_id}",
+            daemon=True,
         )
         with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(self._forget)
+            self._pending.add(thread)
+        thread.start()
 
     def wait(self, timeout: float) -> bool:
         """Wait for the deliveries under way to end (a shutdown hook may, and
         tests do); False when some are still going after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
         with self._lock:
             pending = set(self._pending)
-        return not wait(pending, timeout=timeout).not_done
+        for thread in pending:
+            thread.join(max(deadline - time.monotonic(), 0))
+        return not any(thread.is_alive() for thread in pending)
 
-    def _forget(self, future: Future[None]) -> None:
-        with self._lock:
-            self._pending.discard(future)
-
-    @staticmethod
-    def _deliver(task_run_id: str, forwarder_id: str, delivery_id: str) -> None:
+    def _deliver(self, task_run_id: str, forwarder_id: str, delivery_id: str) -> None:
         try:
             attempt = 1
             while True:
@@ -109,16 +109,20 @@ class BackgroundDeliveries:
                     delivery_id=UUID(delivery_id),
                     attempt=attempt,
                 )
+                # The thread's own connections, which Django does not close
+                # for it: none is held through a pause of minutes.
+                connections.close_all()
                 if retry_in is None:
                     return
                 time.sleep(retry_in)
                 attempt += 1
         except Exception:
-            # A worker would log it; a thread's future would keep it unseen.
+            # A worker would log it; here nobody else would see it.
             logger.exception("Delivering run %s to its forwarder failed", task_run_id)
         finally:
-            # The thread's own connections, which Django does not close for it.
             connections.close_all()
+            with self._lock:
+                self._pending.discard(threading.current_thread())
 
 
 in_background = BackgroundDeliveries()

@@ -445,6 +445,9 @@ def test_a_run_returns_at_once_while_its_destination_hangs(
     assert response.status_code == 200
     assert response.json()["response"] == GOOD
     assert elapsed < 1
+    # On a daemon thread: a server that stops does not wait out the retries.
+    delivering = [t for t in threading.enumerate() if t.name.startswith("forwarder-")]
+    assert delivering and all(thread.daemon for thread in delivering)
     # The attempts go on after the response, each ending in the timeout.
     assert forwarding.in_background.wait(timeout=30)
     deliveries = list(ForwarderDelivery.objects.order_by("attempt"))
