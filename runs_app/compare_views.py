@@ -34,10 +34,13 @@ from runs_app.comparisons import (
     compared_runs,
     comparison_rows,
     comparison_run,
+    comparison_submit,
 )
 from runs_app.models import TaskRun
 from runs_app.outputs import FILE_MODALITIES
-from runs_app.task_views import InputField, _input_fields
+from runs_app.services import QueueUnavailable
+from runs_app.task_views import PENDING, QUEUE_DOWN, InputField, _input_fields
+from runs_app.tasks import execute_queued_run
 from tasks_app import selectors as task_selectors
 from tasks_app.access import TaskAccess, task_for_user
 from tasks_app.models import TaskRevision
@@ -229,6 +232,10 @@ class Column:
     cheapest: bool = False
 
     @property
+    def pending(self) -> bool:
+        return self.run.status in PENDING
+
+    @property
     def seconds(self) -> float | None:
         if self.run.llm_call_timing is None:
             return None
@@ -267,7 +274,9 @@ def _comparison(
         )
         for run in runs
     ]
-    _mark_best(columns)
+    pending = sum(column.pending for column in columns)
+    if not pending:
+        _mark_best(columns)
     rows = comparison_rows([None if run.is_error else run.response for run in runs])
     if task_modality in FILE_MODALITIES:
         # File outputs are named by storage; their names always differ.
@@ -278,6 +287,7 @@ def _comparison(
         "columns": columns,
         "rows": rows,
         "differing": sum(row.differs for row in rows),
+        "pending": pending,
     }
 
 
@@ -379,6 +389,9 @@ def task_compare(
     template = COMPARE
     if request.htmx and request.htmx.target == "compare-workspace":
         template += "#workspace"
+    if request.htmx and request.htmx.target == "compare-results" and runs:
+        # The results polling while columns are queued or running.
+        template += "#results"
     return render(request, template, context)
 
 
@@ -410,13 +423,13 @@ def _compare(request: AuthedRequest, access: TaskAccess) -> HttpResponse:
         choices=choices,
         inputs=_inputs(choices, {}),
     )
-    error = ""
+    error, status = "", 200
     if form.is_valid():
         chosen = form.chosen()
         try:
             images = files.uploads_from_parts(request.FILES.getlist("images"))
             documents, uploads_for = _uploads_for(form, images)
-            runs = comparison_run(
+            runs = _start(
                 task=access.task,
                 revisions=[choice.revision for choice in chosen],
                 values={**form.values(), **documents},
@@ -425,13 +438,26 @@ def _compare(request: AuthedRequest, access: TaskAccess) -> HttpResponse:
             )
         except DomainError as refused:
             error = _refusal(form, refused)
+        except QueueUnavailable:
+            error, status = QUEUE_DOWN, 503
         else:
             return _compared(request, access, choices, runs)
     posted, values = _posted(request.POST)
     context = _context(
         request, access, choices, chosen=posted, values=values, form=form, error=error
     )
-    return render(request, f"{COMPARE}#workspace" if request.htmx else COMPARE, context)
+    if request.htmx:
+        return render(request, f"{COMPARE}#workspace", context)
+    return render(request, COMPARE, context, status=status)
+
+
+def _start(**comparison: Any) -> list[TaskRun]:
+    """Queue the columns for the workers, as the Run view queues a run; with
+    no broker there is no worker to hand them to, and the model calls are
+    made at the same time in the request instead of one after another."""
+    if execute_queued_run.app.conf.task_always_eager:
+        return comparison_run(**comparison)
+    return comparison_submit(**comparison)
 
 
 def _refusal(form: CompareForm, error: DomainError) -> str:

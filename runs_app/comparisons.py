@@ -91,6 +91,54 @@ def comparison_run(
     ]
 
 
+def comparison_submit(
+    *,
+    task: Task,
+    revisions: Sequence[TaskRevision],
+    values: dict[str, Any],
+    user: User | None,
+    uploads_for: Callable[[TaskRevision], list[files.Upload]] = lambda _r: [],
+) -> list[TaskRun]:
+    """Queue a run of each revision on `values`, in order, for the workers.
+
+    Every request is checked before any is queued, so bad input raises
+    (`RevisionRefused`) with nothing written. A queue that stops answering
+    part-way raises `QueueUnavailable`; the columns queued before it stay,
+    as the runs they are.
+    """
+    context_id = f"compare-{uuid7()}"
+    requests = [
+        (revision, {name: values.get(name, "") for name in revision.input_params})
+        for revision in revisions
+    ]
+    for revision, task_input in requests:
+        try:
+            services.run_submission_check(
+                task=task,
+                revision=revision,
+                task_input=task_input,
+                uploads=uploads_for(revision),
+            )
+        except DomainError as error:
+            raise RevisionRefused(revision, error) from error
+    runs = []
+    for revision, task_input in requests:
+        try:
+            runs.append(
+                services.run_submit(
+                    task=task,
+                    revision=revision,
+                    task_input=task_input,
+                    user=user,
+                    context_id=context_id,
+                    uploads=uploads_for(revision),
+                )
+            )
+        except DomainError as error:
+            raise RevisionRefused(revision, error) from error
+    return runs
+
+
 async def _call_all(prepared: list[services.PreparedRun]) -> list[services.Outcome]:
     return list(
         await asyncio.gather(*(services.call_model_async(one) for one in prepared))

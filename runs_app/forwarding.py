@@ -1,10 +1,11 @@
 """Delivering runs to task forwarders (api.md §8).
 
 Once a run of a revision that names a forwarder is recorded, `enqueue` hands it
-to the `forward_run` Celery task, which POSTs the run (the very JSON the run API
-answers) to the forwarder's destination, signed with its key. A destination
-that does not answer 2xx gets three more tries after growing pauses. Every
-attempt is logged as a ForwarderDelivery; none of it changes the run.
+to the `forward_run` Celery task (with no broker configured: to a background
+thread of this process, see `in_background`), which POSTs the run (the very
+JSON the run API answers) to the forwarder's destination, signed with its key.
+A destination that does not answer 2xx gets three more tries after growing
+pauses. Every attempt is logged as a ForwarderDelivery; none of it changes the run.
 
 Receivers verify `X-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw body
 under the signing key, and may drop repeats by `Idempotency-Key`, which all
@@ -19,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +29,7 @@ from uuid import UUID
 
 import httpx
 from django.conf import settings
+from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 from ninja.responses import NinjaJSONEncoder
@@ -44,13 +48,84 @@ RETRY_FACTORS = (1, 6, 30)
 MAX_ATTEMPTS = 1 + len(RETRY_FACTORS)
 USER_AGENT = "Rightbrain-Forwarder/1"
 
+logger = logging.getLogger(__name__)
+
 
 def enqueue(run: TaskRun) -> None:
     """Queue the delivery of a recorded run, if its revision names a forwarder."""
     forwarder_id = run.task_revision.task_forwarder_id
     if forwarder_id is None:
         return
-    runs_tasks.forward_run.delay(str(run.pk), str(forwarder_id), str(uuid7()))
+    delivery = (str(run.pk), str(forwarder_id), str(uuid7()))
+    if runs_tasks.forward_run.app.conf.task_always_eager:
+        in_background.submit(*delivery)
+    else:
+        runs_tasks.forward_run.delay(*delivery)
+
+
+class BackgroundDeliveries:
+    """Deliveries made on threads of this process, for the embedded set-up.
+
+    With no broker, Celery runs a task in the caller, here the request that
+    made the run: a destination that hangs would hold it for four timeouts and
+    the pauses between them. Here every attempt and pause happens off the
+    request instead. The threads are daemons, so a process that stops does not
+    wait out minutes of pauses: nothing queued survives a restart without a
+    broker, and neither do these.
+    """
+
+    def __init__(self) -> None:
+        self._pending: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, task_run_id: str, forwarder_id: str, delivery_id: str) -> None:
+        thread = threading.Thread(
+            target=self._deliver,
+            args=(task_run_id, forwarder_id, delivery_id),
+            name=f"forwarder-{delivery_id}",
+            daemon=True,
+        )
+        with self._lock:
+            self._pending.add(thread)
+        thread.start()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait for the deliveries under way to end (a shutdown hook may, and
+        tests do); False when some are still going after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            pending = set(self._pending)
+        for thread in pending:
+            thread.join(max(deadline - time.monotonic(), 0))
+        return not any(thread.is_alive() for thread in pending)
+
+    def _deliver(self, task_run_id: str, forwarder_id: str, delivery_id: str) -> None:
+        try:
+            attempt = 1
+            while True:
+                retry_in = delivery_attempt(
+                    task_run_id=UUID(task_run_id),
+                    forwarder_id=UUID(forwarder_id),
+                    delivery_id=UUID(delivery_id),
+                    attempt=attempt,
+                )
+                # The thread's own connections, which Django does not close
+                # for it: none is held through a pause of minutes.
+                connections.close_all()
+                if retry_in is None:
+                    return
+                time.sleep(retry_in)
+                attempt += 1
+        except Exception:
+            # A worker would log it; here nobody else would see it.
+            logger.exception("Delivering run %s to its forwarder failed", task_run_id)
+        finally:
+            connections.close_all()
+            with self._lock:
+                self._pending.discard(threading.current_thread())
+
+
+in_background = BackgroundDeliveries()
 
 
 def signature(key: str, body: bytes) -> str:

@@ -458,6 +458,24 @@ def _check_submission(
     return images, models
 
 
+def run_submission_check(
+    *,
+    task: Task,
+    revision: TaskRevision,
+    task_input: dict[str, Any],
+    uploads: Sequence[files.Upload] = (),
+) -> None:
+    """Refuse a run request as `run_submit` would, writing nothing: for a
+    caller that submits several runs and wants all or none of them."""
+    _check_submission(
+        task=task,
+        revision=revision,
+        task_input=task_input,
+        use_fallback_model=False,
+        uploads=uploads,
+    )
+
+
 def run_prepare(
     *,
     task: Task,

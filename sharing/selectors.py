@@ -181,6 +181,16 @@ def share_run_file(
     return None
 
 
+def share_run_made_through(*, share: TaskShare, task_run_id: UUID) -> TaskRun | None:
+    """A run made through this link (never the example, never another link's),
+    with its files."""
+    return (
+        TaskRun.objects.filter(pk=task_run_id, share_link__share=share)
+        .prefetch_related("files")
+        .first()
+    )
+
+
 _CLONING_ROLES = [
     role for role in Role.values if role_allows(role, Perm.PROJECT_CREATE_TASK)
 ]

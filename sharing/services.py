@@ -29,7 +29,11 @@ from rightbrain.orgs.services import audit_record
 from runs_app import files
 from runs_app.models import RunFile, TaskRun
 from runs_app.outputs import FILE_MODALITIES
-from runs_app.services import revision_for_run, run_execute
+from runs_app.services import (
+    revision_for_run,
+    run_execute,
+    run_submit,
+)
 from sharing.models import ShareRun, TaskShare
 from sharing.selectors import share_stored_bytes
 from tasks_app.models import Task, TaskRevision
@@ -420,6 +424,51 @@ def share_run_execute(
         run.delete()
         share_use_give_back(share=share)
         raise
+    return run
+
+
+def share_run_submit(
+    *,
+    share: TaskShare,
+    task_input: dict[str, Any] | None,
+    uploads: Sequence[files.Upload] = (),
+    user: User | None = None,
+) -> TaskRun:
+    """Queue a run of the shared revision for a visitor (the share page), as
+    the dashboard queues its runs, and record it as a share run.
+
+    The checks and the use are those of `share_run_execute`; the use is given
+    back when the run is refused or the queue cannot take it. Once queued it
+    counts, whatever the worker makes of it.
+    """
+    share_check_usable(share)
+    values, run_uploads = share_run_input(
+        share=share, task_input=task_input, uploads=uploads
+    )
+    revision = revision_for_run(task=share.task, revision_id=share.task_revision_id)
+    _check_storage_quota(share, run_uploads)
+    share_use_take(share=share)
+    try:
+        run = run_submit(
+            task=share.task,
+            revision=revision,
+            task_input=values,
+            user=user,
+            uploads=run_uploads,
+        )
+    except BudgetExhausted as spent:
+        share_use_give_back(share=share)
+        raise BudgetExhausted(
+            "This shared task has used its monthly allowance; it runs again on "
+            f"{spent.resets:%Y-%m-%d}.",
+            resets=spent.resets,
+        ) from None
+    except BaseException:
+        share_use_give_back(share=share)
+        raise
+    # With no broker the run is done by now; the link is there either way
+    # before anyone can ask after it.
+    ShareRun.objects.create(share=share, task_run=run)
     return run
 
 

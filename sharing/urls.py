@@ -25,6 +25,11 @@ urlpatterns = [
     # The public side: no login (except to clone).
     path("s/<str:short_id>", views.public_share, name="share_public"),
     path("s/<str:short_id>/run", views.public_share_run, name="share_run"),
+    path(
+        "s/<str:short_id>/run/<str:token>",
+        views.public_share_run_result,
+        name="share_run_result",
+    ),
     path("s/<str:short_id>/clone", views.share_clone, name="share_clone"),
     path(
         "s/<str:short_id>/files/<uuid:task_run_id>/<str:stored_filename>",

@@ -13,6 +13,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -31,6 +32,7 @@ from runs_app import file_serving, file_types, files
 from runs_app.display import friendly
 from runs_app.models import RunFile, TaskRun
 from runs_app.selectors import sees_all_runs
+from runs_app.services import QueueUnavailable
 from sharing import limits, selectors, services
 from sharing.forms import CloneForm, ShareForm
 from sharing.models import TaskShare
@@ -49,6 +51,12 @@ class PublicRequest(HttpRequest):
 TASK_PAGE = "sharing/task_shares.html"
 PUBLIC_PAGE = "sharing/share_public.html"
 RUN_PANEL = "sharing/_share_public.html#run_panel"
+RUN_RESULT = "sharing/_share_public.html#run_result"
+# A visitor's run is shown only to whoever holds its signed poll address.
+POLL_SALT = "sharing.run-poll"
+POLL_MAX_AGE = 24 * 3600
+PENDING = {TaskRun.Status.QUEUED, TaskRun.Status.RUNNING}
+QUEUE_DOWN = "Runs cannot be started just now. Try again in a minute."
 UNAVAILABLE_PAGE = "sharing/share_unavailable.html"
 SHARES_PER_PAGE = 50
 
@@ -415,7 +423,7 @@ def public_share_run(request: PublicRequest, short_id: str) -> HttpResponse:
             else []
         )
         user = request.user if request.user.is_authenticated else None
-        run = services.share_run_execute(
+        run = services.share_run_submit(
             share=share, task_input=values, uploads=uploads, user=user
         )
     except RequestDataTooBig:
@@ -430,14 +438,58 @@ def public_share_run(request: PublicRequest, short_id: str) -> HttpResponse:
         return _run_answer(
             request, share, status=error.status, values=values, run_error=error.message
         )
+    except QueueUnavailable:
+        return _run_answer(
+            request, share, status=503, values=values, run_error=QUEUE_DOWN
+        )
     return _run_answer(
         request, share, values=values, run=run, **_run_display(share, run)
     )
 
 
+def _poll_url(share: TaskShare, run: TaskRun) -> str:
+    token = signing.dumps([share.short_id, str(run.pk)], salt=POLL_SALT)
+    return reverse("share_run_result", args=[share.short_id, token])
+
+
+def _poll_run_id(share: TaskShare, token: str) -> UUID | None:
+    """The run a poll address names, when it was made for this link."""
+    try:
+        short_id, run_id = signing.loads(token, salt=POLL_SALT, max_age=POLL_MAX_AGE)
+        return UUID(run_id) if short_id == share.short_id else None
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+
+
+@require_GET
+def public_share_run_result(
+    request: PublicRequest, short_id: str, token: str
+) -> HttpResponse:
+    """A visitor's run as it stands: the result region while it is queued or
+    running (polled over htmx, or the whole page with a refresh link), then
+    its result. Reached only through the signed address the run form gave."""
+    found = _public_share(request, short_id)
+    if isinstance(found, HttpResponse):
+        return _noindex(found)
+    run_id = _poll_run_id(found, token)
+    run = (
+        None
+        if run_id is None
+        else selectors.share_run_made_through(share=found, task_run_id=run_id)
+    )
+    if run is None:
+        raise Http404("This link has no such run.")
+    if request.htmx:
+        context = {"share": found, "run": run, **_run_display(found, run)}
+        return _noindex(render(request, RUN_RESULT, context))
+    return _run_answer(request, found, run=run, **_run_display(found, run))
+
+
 def _run_display(share: TaskShare, run: TaskRun) -> dict:
+    if run.status in PENDING:
+        return {"pending": True, "poll_url": _poll_url(share, run)}
     if run.is_error:
-        return {"run_error": RUN_FAILED}
+        return {"result_error": RUN_FAILED}
     return {
         "run_output": friendly(run.response),
         "run_files": [

@@ -1,8 +1,9 @@
 """Checklist items 101–103: runs delivered to task forwarders.
 
 The destination is a real HTTP server on loopback; runs go through the real
-engine (the fake LLM provider), Celery runs eagerly, and on-commit callbacks are
-executed as a committed transaction would.
+engine (the fake LLM provider) with no broker, as in the embedded set-up, where
+deliveries are made on a background thread of the web process: the tests commit
+their rows so that thread sees them, and wait for it before they look.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from typing import Any
 import pytest
 
 from rightbrain.celery import app as celery_app
+from runs_app import forwarding
 from runs_app.models import TaskRun
 from tasks_app.models import ForwarderDelivery
 
 GOOD = {"sentiment": "positive"}
 KEY = "sdkjhsfd2sdfkj3223.23rh"
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @dataclass
@@ -69,13 +73,14 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture(autouse=True)
 def deliveries_in_process():
-    """Deliveries run in the test's process, as with no broker configured, so
-    they can see the test's uncommitted rows; the real worker path over Redis
-    is tests/integration/test_celery_worker.py."""
+    """Deliveries run in the test's process, as with no broker configured; the
+    real worker path over Redis is tests/integration/test_celery_worker.py."""
     conf = celery_app.conf
     saved = conf.task_always_eager, conf.task_eager_propagates
     conf.task_always_eager, conf.task_eager_propagates = True, True
     yield
+    # None may outlive the test and write into the next one's tables.
+    assert forwarding.in_background.wait(timeout=30)
     conf.task_always_eager, conf.task_eager_propagates = saved
 
 
@@ -118,9 +123,11 @@ def run(django_capture_on_commit_callbacks):
 
     def post(client, task, body=None):
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(
+            response = client.post(
                 f"/task/{task['id']}/run", body or {"task_input": {"review": "Great"}}
             )
+        assert forwarding.in_background.wait(timeout=30)
+        return response
 
     return post
 
@@ -393,3 +400,57 @@ def test_the_delivery_log_queries_do_not_grow_with_attempts(
         long = client.get(f"/task/{task['id']}/run/{retried}/forwarder_delivery")
     assert len(short.json()["results"]) == 1
     assert len(long.json()["results"]) == 4
+
+
+# Without a broker -----------------------------------------------------------------
+
+
+@pytest.fixture
+def hanging_url(settings):
+    """A destination that takes every request and never answers it."""
+    settings.RB_ALLOW_PRIVATE_URLS = True
+    settings.RB_FORWARDER_RETRY_BACKOFF = 0.01
+    released = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            released.wait(timeout=30)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/runs"
+    released.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_run_returns_at_once_while_its_destination_hangs(
+    forwarded_task, fake_llm, hanging_url, settings, django_capture_on_commit_callbacks
+):
+    # Four attempts of one second each: seconds the request would have waited.
+    settings.RB_FORWARDER_TIMEOUT = 1
+    client, task, _forwarder = forwarded_task(url=hanging_url)
+    fake_llm.answer(GOOD)
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/task/{task['id']}/run", {"task_input": {"review": "Great"}}
+        )
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert response.json()["response"] == GOOD
+    assert elapsed < 1
+    # On a daemon thread: a server that stops does not wait out the retries.
+    delivering = [t for t in threading.enumerate() if t.name.startswith("forwarder-")]
+    assert delivering and all(thread.daemon for thread in delivering)
+    # The attempts go on after the response, each ending in the timeout.
+    assert forwarding.in_background.wait(timeout=30)
+    deliveries = list(ForwarderDelivery.objects.order_by("attempt"))
+    assert [d.attempt for d in deliveries] == [1, 2, 3, 4]
+    assert all("Timeout" in d.error and d.status_code is None for d in deliveries)
+    assert all(d.delivered_at is None for d in deliveries)
