@@ -71,7 +71,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 def deliveries_in_process():
     """Deliveries run in the test's process, as with no broker configured, so
     they can see the test's uncommitted rows; the real worker path over Redis
-    is tests/integration/test_celery_worker.py."""
+    is tests/runs_app/test_worker_services.py."""
     conf = celery_app.conf
     saved = conf.task_always_eager, conf.task_eager_propagates
     conf.task_always_eager, conf.task_eager_propagates = True, True
