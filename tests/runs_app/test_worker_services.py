@@ -300,3 +300,23 @@ def test_a_circuit_opened_in_the_worker_sends_web_runs_to_the_fallback(
     here = client.post(f"/task/{task['id']}/run", INPUT).json()
     assert here["used_fallback_model"] is True
     assert [r["model"] for r in fake_llm.requests] == ["primary"] * 4 + ["backup"] * 2
+
+
+def test_a_circuit_opened_in_the_web_process_sends_worker_runs_to_the_fallback(
+    run_task, fake_llm, served, celery_worker
+):
+    client, task = run_task(fallback_llm_model_id=str(served[1].pk))
+    for _ in range(4):
+        fake_llm.fail(500)
+    fake_llm.answer(GOOD).answer(GOOD)
+    worker = celery_worker
+
+    here = client.post(f"/task/{task['id']}/run", INPUT).json()
+    assert here["used_fallback_model"] is True
+    assert circuit.is_open(task["revisions"][0]["id"])
+
+    queued = client.post(f"/task/{task['id']}/run?async=true", INPUT).json()
+    done = _poll(client, task["id"], queued["id"])
+    assert done["status"] == "succeeded", worker.log()
+    assert done["used_fallback_model"] is True
+    assert [r["model"] for r in fake_llm.requests] == ["primary"] * 4 + ["backup"] * 2
