@@ -73,8 +73,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture(autouse=True)
 def deliveries_in_process():
-    """Deliveries run in the test's process, as with no broker configured; the
-    real worker path over Redis is tests/integration/test_celery_worker.py."""
+    """Deliveries run in the test's process, as with no broker configured (on
+    a background thread, so the tests commit their rows); the real worker path
+    over Redis is tests/runs_app/test_worker_services.py."""
     conf = celery_app.conf
     saved = conf.task_always_eager, conf.task_eager_propagates
     conf.task_always_eager, conf.task_eager_propagates = True, True
