@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -391,6 +391,45 @@ def share_run_execute(
     A run that reaches the model counts as a use even if the model fails:
     its tokens were spent.
     """
+    return _share_run(
+        share=share,
+        task_input=task_input,
+        uploads=uploads,
+        user=user,
+        start=run_execute,
+    )
+
+
+def share_run_submit(
+    *,
+    share: TaskShare,
+    task_input: dict[str, Any] | None,
+    uploads: Sequence[files.Upload] = (),
+    user: User | None = None,
+) -> TaskRun:
+    """Queue a run of the shared revision for a visitor (the share page), as
+    the dashboard queues its runs, and record it as a share run.
+
+    The checks and the use are those of `share_run_execute`; the use is given
+    back when the run is refused or the queue cannot take it. Once queued it
+    counts, whatever the worker makes of it. With no broker the run is done
+    by the time this returns.
+    """
+    return _share_run(
+        share=share, task_input=task_input, uploads=uploads, user=user, start=run_submit
+    )
+
+
+def _share_run(
+    *,
+    share: TaskShare,
+    task_input: dict[str, Any] | None,
+    uploads: Sequence[files.Upload],
+    user: User | None,
+    start: Callable[..., TaskRun],
+) -> TaskRun:
+    """Check the visitor's run, take a use, `start` the run (run_execute or
+    run_submit) and link it to the share; any refusal gives the use back."""
     share_check_usable(share)
     values, run_uploads = share_run_input(
         share=share, task_input=task_input, uploads=uploads
@@ -399,7 +438,7 @@ def share_run_execute(
     _check_storage_quota(share, run_uploads)
     share_use_take(share=share)
     try:
-        run = run_execute(
+        run = start(
             task=share.task,
             revision=revision,
             task_input=values,
@@ -424,51 +463,6 @@ def share_run_execute(
         run.delete()
         share_use_give_back(share=share)
         raise
-    return run
-
-
-def share_run_submit(
-    *,
-    share: TaskShare,
-    task_input: dict[str, Any] | None,
-    uploads: Sequence[files.Upload] = (),
-    user: User | None = None,
-) -> TaskRun:
-    """Queue a run of the shared revision for a visitor (the share page), as
-    the dashboard queues its runs, and record it as a share run.
-
-    The checks and the use are those of `share_run_execute`; the use is given
-    back when the run is refused or the queue cannot take it. Once queued it
-    counts, whatever the worker makes of it.
-    """
-    share_check_usable(share)
-    values, run_uploads = share_run_input(
-        share=share, task_input=task_input, uploads=uploads
-    )
-    revision = revision_for_run(task=share.task, revision_id=share.task_revision_id)
-    _check_storage_quota(share, run_uploads)
-    share_use_take(share=share)
-    try:
-        run = run_submit(
-            task=share.task,
-            revision=revision,
-            task_input=values,
-            user=user,
-            uploads=run_uploads,
-        )
-    except BudgetExhausted as spent:
-        share_use_give_back(share=share)
-        raise BudgetExhausted(
-            "This shared task has used its monthly allowance; it runs again on "
-            f"{spent.resets:%Y-%m-%d}.",
-            resets=spent.resets,
-        ) from None
-    except BaseException:
-        share_use_give_back(share=share)
-        raise
-    # With no broker the run is done by now; the link is there either way
-    # before anyone can ask after it.
-    ShareRun.objects.create(share=share, task_run=run)
     return run
 
 
