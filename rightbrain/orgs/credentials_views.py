@@ -133,6 +133,20 @@ def _add_errors(form: Form, error: DomainError | ValidationError) -> None:
     form.add_error(field if field in form.fields else None, error.message)
 
 
+def _key_for(request: AuthedRequest, access: ProjectAccess, key_id: UUID) -> ApiKey:
+    """The key `key_id` if the caller may see it in the project; 404 otherwise."""
+    api_key = (
+        selectors.api_keys_for(
+            project=access.project, user=request.user, role=access.role
+        )
+        .filter(pk=key_id)
+        .first()
+    )
+    if api_key is None:
+        raise Http404("No such API key.")
+    return api_key
+
+
 def _client_for(
     request: AuthedRequest, access: ProjectAccess, client_id: UUID, *, change: bool
 ) -> OAuthClient:
@@ -209,15 +223,7 @@ def api_key_revoke(
     request: AuthedRequest, project_id: UUID, key_id: UUID
 ) -> HttpResponse:
     access = _access(request, project_id)
-    api_key = (
-        selectors.api_keys_for(
-            project=access.project, user=request.user, role=access.role
-        )
-        .filter(pk=key_id)
-        .first()
-    )
-    if api_key is None:
-        raise Http404("No such API key.")
+    api_key = _key_for(request, access, key_id)
     services.api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, f"Revoked the key “{api_key.name}”.")
     return _after_change(request, access, "api_keys_panel")
@@ -232,15 +238,7 @@ def api_key_limits(
     access = _access(request, project_id)
     if not _manages_limits(access):
         raise PermissionDenied
-    api_key = (
-        selectors.api_keys_for(
-            project=access.project, user=request.user, role=access.role
-        )
-        .filter(pk=key_id)
-        .first()
-    )
-    if api_key is None:
-        raise Http404("No such API key.")
+    api_key = _key_for(request, access, key_id)
     form = _key_limits_form(api_key, request.POST)
     if form.is_valid():
         try:
