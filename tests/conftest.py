@@ -190,6 +190,23 @@ def llm(db) -> Models:
     )
 
 
+@pytest.fixture
+def new_task(llm):
+    """A create body with only the required fields, overridable."""
+
+    def body(**overrides):
+        return {
+            "name": "Review checker",
+            "enabled": True,
+            "system_prompt": "You are careful.",
+            "user_prompt": "Review {review}",
+            "llm_model_id": str(llm.vision.pk),
+            **overrides,
+        }
+
+    return body
+
+
 @pytest.fixture(autouse=True)
 def _celery_in_process():
     # Tasks run in the calling process, as in the embedded set-up, even when

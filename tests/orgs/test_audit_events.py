@@ -11,30 +11,15 @@ from rightbrain.orgs.services import audit_record
 Action = AuditEvent.Action
 
 
-@pytest.fixture
-def task_body(llm):
-    def body(**overrides):
-        return {
-            "name": "Review checker",
-            "enabled": True,
-            "system_prompt": "You are careful.",
-            "user_prompt": "Review {review}",
-            "llm_model_id": str(llm.vision.pk),
-            **overrides,
-        }
-
-    return body
-
-
 def _actions() -> list[str]:
     return list(
         AuditEvent.objects.order_by("created", "id").values_list("action", flat=True)
     )
 
 
-def test_a_tasks_life_is_recorded_with_its_author(personas, api, task_body):
+def test_a_tasks_life_is_recorded_with_its_author(personas, api, new_task):
     editor = api("editor")
-    task = editor.post("/task", task_body()).json()
+    task = editor.post("/task", new_task()).json()
     first = task["revisions"][0]["id"]
     second = editor.post(f"/task/{task['id']}", {"user_prompt": "B {review}"}).json()
     second_id = next(r["id"] for r in second["revisions"] if r["id"] != first)
@@ -79,9 +64,9 @@ def test_a_tasks_life_is_recorded_with_its_author(personas, api, task_body):
     assert events.get(action=Action.TASK_DELETED).target_label == "Review checker"
 
 
-def test_a_refused_change_records_nothing(personas, api, task_body):
+def test_a_refused_change_records_nothing(personas, api, new_task):
     editor = api("editor")
-    task = editor.post("/task", task_body()).json()
+    task = editor.post("/task", new_task()).json()
     before = AuditEvent.objects.count()
     refused = editor.post(
         f"/task/{task['id']}",
@@ -115,13 +100,13 @@ def test_member_changes_are_recorded(personas, as_user):
     assert removed.details["role"] == "editor"
 
 
-def test_credentials_and_shares_are_recorded(personas, api, task_body):
+def test_credentials_and_shares_are_recorded(personas, api, new_task):
     editor = api("editor")
     key = editor.post("/api_key", {"name": "CI"}).json()
     editor.delete(f"/api_key/{key['id']}")
     client = editor.post("/oauth_client", {"name": "Backend"}).json()
     editor.delete(f"/oauth_client/{client['id']}")
-    task = editor.post("/task", task_body()).json()
+    task = editor.post("/task", new_task()).json()
     share = editor.post(f"/task/{task['id']}/share", {}).json()
     editor.delete(f"/task/{task['id']}/share/{share['id']}")
     editor.delete(f"/task/{task['id']}/share/{share['id']}")  # twice: one event
@@ -158,7 +143,7 @@ def test_an_unknown_action_is_refused(personas):
         )
 
 
-def test_joining_and_task_grants_are_recorded(personas, api, task_body):
+def test_joining_and_task_grants_are_recorded(personas, api, new_task):
     from rightbrain.orgs.models import Invitation
     from rightbrain.orgs.services import invitation_accept, invitation_create
     from tests.helpers import make_user
@@ -172,7 +157,7 @@ def test_joining_and_task_grants_are_recorded(personas, api, task_body):
     newcomer = make_user("new@acme.test")
     invitation_accept(invitation=Invitation.objects.get(), user=newcomer)
     owner = api("owner")
-    task = owner.post("/task", task_body()).json()
+    task = owner.post("/task", new_task()).json()
     member = f"user:{newcomer.pk}"
     owner.post(f"/task/{task['id']}/iam/members/{member}", {"add": ["editor"]})
     owner.post(f"/task/{task['id']}/iam/members/{member}", {"remove_all": True})

@@ -36,21 +36,6 @@ def _no_sign_in_rate_limit(settings):
     settings.ACCOUNT_RATE_LIMITS = False
 
 
-@pytest.fixture
-def task_body(llm):
-    def body(**overrides):
-        return {
-            "name": "Review checker",
-            "enabled": True,
-            "system_prompt": "You are careful.",
-            "user_prompt": "Review {review}",
-            "llm_model_id": str(llm.vision.pk),
-            **overrides,
-        }
-
-    return body
-
-
 def _remove(personas, as_user, user, by="owner"):
     membership = personas.membership(user)
     url = reverse(
@@ -63,10 +48,10 @@ def _remove(personas, as_user, user, by="owner"):
 
 
 def test_a_removed_editors_key_no_longer_reads_edits_runs_shares_or_lists_members(
-    personas, api, as_user, task_body
+    personas, api, as_user, new_task
 ):
     editor = api("editor")
-    task = editor.post("/task", task_body()).json()
+    task = editor.post("/task", new_task()).json()
     paths = {
         "read runs": ("get", f"/task/{task['id']}/run", None),
         "edit": ("post", f"/task/{task['id']}", {"name": "Hijacked"}),
@@ -149,9 +134,9 @@ def test_removal_revokes_the_oauth_tokens_that_act_as_the_person(
 
 
 def test_removal_drops_the_persons_direct_task_grants_in_that_organisation(
-    personas, api, as_user, task_body
+    personas, api, as_user, new_task
 ):
-    task = api("editor").post("/task", task_body()).json()
+    task = api("editor").post("/task", new_task()).json()
     api("owner").post(
         f"/task/{task['id']}/iam/members/user:{personas.viewer.pk}", {"add": ["editor"]}
     )
@@ -160,7 +145,7 @@ def test_removal_drops_the_persons_direct_task_grants_in_that_organisation(
         project=elsewhere.projects.get(), user=personas.editor, name="x"
     )
     other_base = f"/api/v1/org/{elsewhere.pk}/project/{elsewhere.projects.get().pk}"
-    ApiClient(secret, other_base).post("/task", task_body(name="Mine"))
+    ApiClient(secret, other_base).post("/task", new_task(name="Mine"))
     assert TaskMember.objects.filter(subject_id=personas.editor.pk).count() == 2
 
     _remove(personas, as_user, personas.editor)
@@ -173,8 +158,8 @@ def test_removal_drops_the_persons_direct_task_grants_in_that_organisation(
     assert [m["member"] for m in members] == [f"user:{personas.viewer.pk}"]
 
 
-def test_removal_is_audited_with_what_it_revoked(personas, api, as_user, task_body):
-    api("editor").post("/task", task_body())
+def test_removal_is_audited_with_what_it_revoked(personas, api, as_user, new_task):
+    api("editor").post("/task", new_task())
 
     _remove(personas, as_user, personas.editor, by="admin")
 
@@ -205,10 +190,10 @@ def test_a_refused_removal_revokes_nothing(personas, api):
 
 
 def test_any_member_may_leave_and_loses_the_same_access(
-    personas, api, as_user, task_body
+    personas, api, as_user, new_task
 ):
     viewer = api("viewer")
-    api("owner").post("/task", task_body())
+    api("owner").post("/task", new_task())
     url = reverse("organization_leave", args=[personas.organization.pk])
 
     response = as_user("viewer").post(url)
@@ -246,9 +231,9 @@ def test_the_account_page_offers_to_leave_each_organisation(personas, as_user):
 # Every request reads the credential's user's current membership ----------------------
 
 
-def test_a_demoted_admins_key_acts_as_a_viewer(personas, api, task_body):
+def test_a_demoted_admins_key_acts_as_a_viewer(personas, api, new_task):
     admin = api("admin")
-    task = admin.post("/task", task_body()).json()
+    task = admin.post("/task", new_task()).json()
     assert admin.get("/api_key").status_code == 200
 
     membership = personas.membership(personas.admin)
@@ -256,7 +241,7 @@ def test_a_demoted_admins_key_acts_as_a_viewer(personas, api, task_body):
     membership.save()
 
     assert admin.get("/api_key").status_code == 403
-    assert admin.post("/task", task_body(name="Another")).status_code == 403
+    assert admin.post("/task", new_task(name="Another")).status_code == 403
     assert admin.get(f"/task/{task['id']}").status_code == 200
     # Their creator grant still makes them the task's owner while they are a member.
     assert admin.post(f"/task/{task['id']}", {"name": "Renamed"}).status_code == 200
@@ -273,11 +258,11 @@ def test_a_key_whose_user_left_by_any_path_is_refused(personas, api):
 
 
 def test_a_grant_outliving_its_holders_membership_gives_nothing(
-    personas, api, task_body, project_base
+    personas, api, new_task, project_base
 ):
     # The editor consented to an OAuth client, so the token outlives the key
     # check; their creator grant was left behind by a bare delete.
-    task = api("editor").post("/task", task_body()).json()
+    task = api("editor").post("/task", new_task()).json()
     code, secret = code_client(personas.project, personas.admin)
     grant = redirect_params(consent(code, personas.editor.email))["code"]
     token = exchange_code(code, secret, grant).json()["access_token"]
